@@ -1,0 +1,46 @@
+# Gian hàng 0 đồng — the two commands a newcomer needs:
+#   make run    set everything up (venv, Python and npm packages, database, demo data) and serve
+#               the app at http://127.0.0.1:5000
+#   make test   run the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+
+.PHONY: run setup test test-sqlite test-postgres translations lint clean
+
+run: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo --if-empty
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+setup: $(VENV)/.installed static/vendor/.installed translations
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	npm run vendor
+	touch $@
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d app/translations -D messages >/dev/null
+
+# Extract new strings and merge them into the English catalogue (then translate and commit).
+translations-update: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o /tmp/messages.pot . >/dev/null
+	$(BIN)/pybabel update -i /tmp/messages.pot -d app/translations -D messages --no-fuzzy-matching
+
+test: setup
+	$(BIN)/pytest -q
+	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== PostgreSQL: $$TEST_DATABASE_URL"; $(BIN)/pytest -q; fi
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance/gianhang.db*

@@ -1,0 +1,65 @@
+"""Gian hàng 0 đồng — application factory."""
+from flask import Flask
+
+from .config import BASE_DIR, TestConfig, config_for_env
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(BASE_DIR / "instance"),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    app.config.from_object(config_for_env())
+    if isinstance(config, dict):
+        if config.get("TESTING"):
+            app.config.from_object(TestConfig)
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    from . import errors, security, templating
+    errors.register(app)
+    security.register(app)
+    templating.register(app)
+    from .cli import register as register_cli
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import database  # noqa: F401  (engine events)
+    from . import models  # noqa: F401  (every table known to Alembic)
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(BASE_DIR / "app" / "translations"))
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from .models import User
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts.routes import bp as accounts_bp
+    from .main.routes import bp as main_bp
+    from .notifications.routes import bp as notifications_bp
+    from .requests.routes import bp as requests_bp
+    from .store.routes import bp as store_bp
+
+    for bp in (main_bp, accounts_bp, store_bp, requests_bp, notifications_bp):
+        app.register_blueprint(bp)

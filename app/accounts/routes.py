@@ -1,0 +1,67 @@
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import limiter
+from ..services import accounts
+from .forms import LoginForm, RegisterForm
+
+bp = Blueprint("accounts", __name__, url_prefix="/tai-khoan")
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+def _start_session(user) -> None:
+    """Renew the session at login (no fixation), keeping only the basket and language."""
+    keep = {k: session[k] for k in ("basket", "lang") if k in session}
+    session.clear()
+    session.update(keep)
+    login_user(user, remember=True)
+
+
+@bp.route("/dang-ky", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])
+def register():
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register(form.name.data, form.phone.data, form.password.data)
+        except accounts.AccountError as exc:
+            getattr(form, exc.field or "phone").errors.append(str(exc.message))
+        else:
+            _start_session(user)
+            flash(_("Chào mừng %(name)s! Tài khoản đã được tạo.", name=user.name), "success")
+            return redirect(_safe_next(url_for("store.catalog")), code=303)
+    return render_template("accounts/register.html", form=form), 200 if request.method == "GET" \
+        else 422
+
+
+@bp.route("/dang-nhap", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.phone.data, form.password.data)
+        if user:
+            _start_session(user)
+            return redirect(_safe_next(url_for("store.catalog")), code=303)
+        form.password.errors.append(_("Số điện thoại hoặc mật khẩu không đúng."))
+    return render_template("accounts/login.html", form=form), 200 if request.method == "GET" \
+        else 422
+
+
+@bp.post("/dang-xuat")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("store.catalog"), code=303)
+
+
+@bp.get("/")
+@login_required
+def profile():
+    return render_template("accounts/profile.html", user=current_user)

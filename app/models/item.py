@@ -1,0 +1,54 @@
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+
+class Item(db.Model):
+    """A donated thing listed in a hub's store; `available` units can still be requested."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        CheckConstraint("available >= 0", name="available_not_negative"),
+        CheckConstraint("available <= quantity", name="available_within_quantity"),
+        Index("ix_items_listing", "is_listed", "category", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hub_id: Mapped[int] = mapped_column(ForeignKey("hubs.id"), index=True)
+    title: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(32))
+    size: Mapped[str] = mapped_column(String(32), default="")
+    condition: Mapped[str] = mapped_column(String(16), default="good")
+    quantity: Mapped[int] = mapped_column(default=1)
+    available: Mapped[int] = mapped_column(default=1)
+    search_text: Mapped[str] = mapped_column(Text, default="")  # diacritic-folded title etc.
+    is_listed: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    hub = relationship("Hub", lazy="joined")
+    photos: Mapped[list["ItemPhoto"]] = relationship(
+        back_populates="item", cascade="all, delete-orphan", order_by="ItemPhoto.position",
+        lazy="selectin",
+    )
+
+    @property
+    def cover(self) -> "ItemPhoto | None":
+        return self.photos[0] if self.photos else None
+
+
+class ItemPhoto(db.Model):
+    __tablename__ = "item_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    stem: Mapped[str] = mapped_column(String(64), unique=True)  # files <stem>.jpg and <stem>_t.jpg
+    width: Mapped[int]
+    height: Mapped[int]
+    position: Mapped[int] = mapped_column(default=0)
+
+    item: Mapped[Item] = relationship(back_populates="photos")
