@@ -40,7 +40,7 @@ def write_transaction():
     A read transaction left open by the request (e.g. loading current_user) is ended first, so the
     write starts from a fresh snapshot holding the write lock (SQLite) from its first statement.
     """
-    session = db.session
+    session = db.session()  # the real Session behind the scoped proxy
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={"sqlite_begin": "immediate"})

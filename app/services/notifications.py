@@ -1,14 +1,19 @@
 """In-app notifications. Helpers here only add/flush; the calling use-case commits."""
+from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Notification
+from ..models import Notification, User
 from ..models.base import utcnow
 
 
-def notify(user_id: int, message: str, link: str | None = None) -> None:
-    db.session.add(Notification(user_id=user_id, message=str(message)[:500], link=link))
+def notify(user_id: int, message, link: str | None = None) -> None:
+    """Store `message` (a lazy string) in the recipient's language."""
+    locale = db.session.scalar(select(User.locale).where(User.id == user_id)) or "vi"
+    with force_locale(locale):
+        text = str(message)
+    db.session.add(Notification(user_id=user_id, message=text[:500], link=link))
 
 
 def unread_count(user_id: int) -> int:
