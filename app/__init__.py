@@ -34,7 +34,7 @@ def register_extensions(app: Flask) -> None:
     from . import database  # noqa: F401  (engine events)
     from . import models  # noqa: F401  (every table known to Alembic)
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
-    from .i18n import select_locale
+    from .i18n import refresh_locale, select_locale
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True,
@@ -44,6 +44,9 @@ def register_extensions(app: Flask) -> None:
                    default_translation_directories=str(BASE_DIR / "app" / "translations"))
     limiter.init_app(app)
     login_manager.init_app(app)
+    # Babel caches the locale on the app context, which an outer context (tests, CLI) may share
+    # between requests: choose it afresh for every request.
+    app.before_request(refresh_locale)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"

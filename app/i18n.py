@@ -1,5 +1,6 @@
 """Locale choice: the user's saved choice, then the session, then Vietnamese."""
 from flask import current_app, has_request_context, session
+from flask_babel import refresh
 from flask_login import current_user
 
 
@@ -12,3 +13,7 @@ def select_locale() -> str:
         return current_user.locale
     chosen = session.get("lang")
     return chosen if chosen in langs else default
+
+
+def refresh_locale() -> None:
+    refresh()
