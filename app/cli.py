@@ -18,3 +18,42 @@ def register(app: Flask) -> None:
         except (accounts.AccountError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Created user {user.id} ({user.phone})")
+
+    @app.cli.group("vietqr")
+    def vietqr_group():
+        """VietQR (NAPAS 247 bank transfer) payloads."""
+
+    @vietqr_group.command("encode")
+    @click.option("--bin", "bank_bin", required=True, help="6-digit NAPAS BIN, e.g. 970436 (Vietcombank).")
+    @click.option("--account", required=True, help="Account number, or card number with --card.")
+    @click.option("--amount", type=int, default=None, help="Whole đồng; makes a dynamic (one-off) code.")
+    @click.option("--purpose", default=None, help="Transfer message; folded to ASCII, cut to 25 characters.")
+    @click.option("--bill", "bill_number", default=None, help="Bill/order number (62/01).")
+    @click.option("--card", is_flag=True, help="Pay to a card number (QRIBFTTC).")
+    @click.option("--name", default=None, help="Beneficiary name (59), folded to ASCII.")
+    @click.option("--city", default=None, help="City (60), folded to ASCII.")
+    def vietqr_encode(bank_bin, account, amount, purpose, bill_number, card, name, city):
+        """Print the payload for a bank account or card."""
+        from .services import vietqr
+        try:
+            qr = vietqr.build(bank_bin, account, amount=amount, purpose=purpose,
+                              bill_number=bill_number, card=card, name=name, city=city)
+        except vietqr.VietQRError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(vietqr.encode(qr))
+
+    @vietqr_group.command("decode")
+    @click.argument("payload")
+    def vietqr_decode(payload):
+        """Check a payload and print its fields as JSON."""
+        import dataclasses
+        import json
+
+        from .services import vietqr
+        try:
+            qr = vietqr.decode(payload)
+        except vietqr.VietQRError as exc:
+            raise click.ClickException(str(exc)) from exc
+        bank = vietqr.bank_by_bin(qr.bin)
+        fields = dataclasses.asdict(qr) | {"bank": bank.short_name if bank else None}
+        click.echo(json.dumps(fields, ensure_ascii=False, indent=2))

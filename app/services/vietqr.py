@@ -218,7 +218,11 @@ def _required(fields: dict[str, str], field_id: str, parent: str | None = None) 
 
 
 def decode(payload: str) -> VietQR:
-    """Parse and check a payload (any field order after 00, CRC in either case); raises VietQRError."""
+    """Parse and check a payload; raises VietQRError naming the field.
+
+    Any field order after 00 and inside 38, 38/01 and 62; the CRC in either case. Structure
+    (ids, lengths, mandatory templates) is checked before the CRC so the message says where a
+    payload is broken; the values are checked after it."""
     payload = (payload or "").strip()
     if not payload:
         raise VietQRError(_l("Mã VietQR trống."))
@@ -227,17 +231,18 @@ def decode(payload: str) -> VietQR:
         raise VietQRError(_l("Mã phải bắt đầu bằng trường 00 có giá trị 01 (chuẩn EMVCo)."), "00")
     if list(root)[-1] != "63" or len(root["63"]) != 4:
         raise VietQRError(_l("Mã phải kết thúc bằng trường 63 (CRC) gồm 4 ký tự."), "63")
+    merchant = _fields(_required(root, "38"), "38")
+    beneficiary = _fields(_required(merchant, "01", "38"), "38/01")
+    additional = _fields(root.get("62", ""), "62")
     expected = _checksum(payload[:-4])
     if root["63"].upper() != expected:
         raise VietQRError(_l("Sai mã kiểm tra CRC: mã ghi %(found)s nhưng tính ra %(expected)s — mã đã bị "
                              "sửa hoặc chép thiếu.", found=root["63"], expected=expected), "63")
     if root.get("01", "11") not in ("11", "12"):
         raise VietQRError(_l("Phương thức khởi tạo phải là 11 (mã tĩnh) hoặc 12 (mã động)."), "01")
-    merchant = _fields(_required(root, "38"), "38")
     if _required(merchant, "00", "38") != GUID:
         raise VietQRError(_l("GUID phải là %(guid)s (NAPAS), không phải “%(found)s”.",
                              guid=GUID, found=merchant["00"]), "38/00")
-    beneficiary = _fields(_required(merchant, "01", "38"), "38/01")
     service = {code: name for name, code in SERVICES.items()}.get(_required(merchant, "02", "38"))
     if service is None:
         raise VietQRError(_l("Dịch vụ phải là QRIBFTTA (tài khoản) hoặc QRIBFTTC (thẻ)."), "38/02")
@@ -250,7 +255,6 @@ def decode(payload: str) -> VietQR:
     if amount is not None and not _is_digits(amount):
         raise VietQRError(_l("Số tiền phải là số nguyên đồng, không dấu phân cách: “%(found)s”.",
                              found=amount), "54")
-    additional = _fields(root.get("62", ""), "62")
     return VietQR(
         bin=_required(beneficiary, "00", "38/01"),
         account=_required(beneficiary, "01", "38/01"),
