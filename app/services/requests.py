@@ -5,8 +5,9 @@ in the same transaction that records the request, so the last unit never goes to
 """
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
@@ -19,7 +20,7 @@ from . import geo
 from .formatting import local_midnight_utc, local_today, next_weekday
 from .notifications import notify
 from .phones import InvalidPhone, normalize_vn_mobile
-from .text import clean_line
+from .text import clean_line, fold
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 
@@ -39,6 +40,9 @@ METHOD_LABELS = {
     "volunteer": _l("Tình nguyện viên giao tận tay"),
     "post": _l("Gửi qua bưu điện"),
 }
+# The step before "delivered" depends on how the thing travels.
+DISPATCH_STATUS = {"pickup": "ready_for_pickup", "volunteer": "out_for_delivery",
+                   "post": "at_post_office"}
 # Who may move a request from one status to the next (the student may only cancel).
 TRANSITIONS = {
     "submitted": {"approved", "rejected", "cancelled"},
@@ -67,13 +71,27 @@ class OutOfStock(RequestError):
 
 
 class LimitReached(RequestError):
-    def __init__(self, limit: int, again_on: date):
-        super().__init__(_l(
-            "Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này, và bạn đã dùng hết "
-            "lượt tuần này. Từ %(day)s bạn có thể yêu cầu tiếp.",
-            limit=limit, day=again_on.strftime("%d/%m/%Y"),
-        ), "items")
+    def __init__(self, limit: int, used: int, again_on: date):
+        left, day = max(limit - used, 0), format_date(again_on, "EEEE, d/M/yyyy")
+        if left:
+            message = _l("Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này; tuần này "
+                         "bạn chỉ còn được yêu cầu %(left)s món. Hãy bỏ bớt món trong giỏ, hoặc từ "
+                         "%(day)s yêu cầu tiếp.", limit=limit, left=left, day=day)
+        else:
+            message = _l("Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này, và bạn "
+                         "đã dùng hết lượt tuần này. Từ %(day)s bạn có thể yêu cầu tiếp.",
+                         limit=limit, day=day)
+        super().__init__(message, "items")
         self.again_on = again_on
+
+
+class InvalidDelivery(RequestError):
+    """Bad delivery details: `errors` maps every bad form field to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field)
+        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -108,34 +126,65 @@ def next_pickup_day(hub: Hub, today: date | None = None) -> date:
 
 
 def validate_delivery(hub: Hub, d: Delivery) -> Delivery:
-    """Check and normalise delivery details; raises RequestError naming the bad field."""
+    """Check and normalise delivery details; raises InvalidDelivery naming every bad field."""
+    errors = {}
     if d.method not in METHODS:
-        raise RequestError(_l("Vui lòng chọn cách nhận đồ."), "method")
-    if not d.consent:
-        raise RequestError(_l("Bạn cần đồng ý cho Đoàn dùng số điện thoại và địa chỉ để giao đồ."),
-                           "consent")
+        errors["method"] = _l("Vui lòng chọn cách nhận đồ.")
     name = clean_line(d.recipient_name, 120)
     if not name:
-        raise RequestError(_l("Vui lòng nhập tên người nhận."), "recipient_name")
+        errors["recipient_name"] = _l("Vui lòng nhập tên người nhận.")
     try:
         phone = normalize_vn_mobile(d.phone)
     except InvalidPhone as exc:
-        raise RequestError(str(exc), "phone") from exc
+        errors["phone"], phone = str(exc), ""
     street = clean_line(d.street, 255)
     province, ward = d.province_code, d.ward_code
-    if d.method == "pickup" and not ward:
-        return Delivery("pickup", name, phone, None, None, "", True)
-    if not province or not geo.province_name(province):
-        raise RequestError(_l("Vui lòng chọn tỉnh/thành phố trong danh sách."), "province_code")
-    if not ward or not geo.ward_in_province(ward, province):
-        raise RequestError(_l("Phường/xã không thuộc tỉnh/thành phố đã chọn."), "ward_code")
-    if d.method != "pickup" and len(street) < 3:
-        raise RequestError(_l("Vui lòng nhập số nhà, đường hoặc thôn/ấp."), "street")
-    if d.method == "volunteer" and ward not in hub.delivery_ward_codes:
-        raise RequestError(_l("Tình nguyện viên của điểm phát này chưa giao tới %(ward)s. "
+    if d.method == "pickup" and not ward:  # the address is optional for a pickup
+        province, ward, street = None, None, ""
+    elif not geo.province_name(province):
+        errors["province_code"] = _l("Vui lòng chọn tỉnh/thành phố trong danh sách.")
+    elif not ward:
+        errors["ward_code"] = _l("Vui lòng chọn phường/xã.")
+    elif not geo.ward_in_province(ward, province):
+        errors["ward_code"] = _l("Phường/xã không thuộc tỉnh/thành phố đã chọn.")
+    elif d.method == "volunteer" and ward not in hub.delivery_ward_codes:
+        errors["method"] = _l("Tình nguyện viên của điểm phát này chưa giao tới %(ward)s. "
                               "Hãy chọn nhận tại điểm phát hoặc gửi bưu điện.",
-                              ward=geo.ward_name(ward)), "method")
+                              ward=geo.ward_name(ward))
+    if d.method in ("volunteer", "post") and len(street) < 3:
+        errors["street"] = _l("Vui lòng nhập số nhà, đường hoặc thôn/ấp.")
+    if not d.consent:
+        errors["consent"] = _l("Bạn cần đồng ý cho Đoàn dùng số điện thoại và địa chỉ để giao đồ.")
+    if errors:
+        raise InvalidDelivery(errors)
     return Delivery(d.method, name, phone, province, ward, street, True)
+
+
+def served_wards(hub: Hub) -> list[str]:
+    """Names of the wards the hub's volunteers deliver to by hand."""
+    return sorted((geo.ward_name(code) for code in hub.delivery_ward_codes), key=fold)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a tracking timeline; `at` is None for a step still to come."""
+    status: str
+    at: datetime | None = None
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self.status])
+
+
+def timeline(req: ItemRequest) -> list[Step]:
+    """What happened (from the events), then, while the request is open, the steps to come."""
+    steps = [Step(e.status, e.created_at, e.note) for e in req.events]
+    if req.is_open:
+        path = ["submitted", "approved", "packed", DISPATCH_STATUS[req.method], "delivered"]
+        reached = path.index(req.status) if req.status in path else 0
+        steps += [Step(s) for s in path[reached + 1:]]
+    return steps
 
 
 def tracking_path(request_id: int) -> str:
@@ -171,10 +220,15 @@ def open_item_ids(user_id: int, item_ids) -> set[int]:
     ))
 
 
-def get_for_user(request_id: int, user_id: int) -> ItemRequest | None:
-    """A student's own request, or None (callers answer 404 either way)."""
+def acts_for_hub(user: User, hub_id: int) -> bool:
+    """A volunteer or organizer of the hub, or an admin."""
+    return user.has_role("volunteer", hub_id) or user.has_role("organizer", hub_id)
+
+
+def get_visible(request_id: int, viewer: User) -> ItemRequest | None:
+    """The request if `viewer` is its student or acts for its hub, else None (callers answer 404)."""
     req = db.session.get(ItemRequest, request_id)
-    return req if req and req.user_id == user_id else None
+    return req if req and (req.user_id == viewer.id or acts_for_hub(viewer, req.hub_id)) else None
 
 
 def list_for_user(user_id: int) -> list[ItemRequest]:
@@ -185,8 +239,7 @@ def list_for_user(user_id: int) -> list[ItemRequest]:
 
 def can_see_personal_data(viewer: User, req: ItemRequest) -> bool:
     """Phone and address: the student themself, and the volunteers/admins of the request's hub."""
-    return viewer.id == req.user_id or viewer.has_role("volunteer", req.hub_id) \
-        or viewer.has_role("organizer", req.hub_id)
+    return viewer.id == req.user_id or acts_for_hub(viewer, req.hub_id)
 
 
 # ---------------------------------------------------------------- use-cases
@@ -215,17 +268,21 @@ def _log(req: ItemRequest, status: str, note: str = "", actor_id: int | None = N
     req.events.append(RequestEvent(status=status, note=note, actor_id=actor_id))
 
 
+def _lock_user(user_id: int) -> None:
+    """Serialise one student's submissions (PostgreSQL row lock; SQLite holds the write lock)."""
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 def _create(user_id: int, hub: Hub, items: list[Item], d: Delivery, today: date,
             idempotency_key: str | None = None) -> ItemRequest:
-    """Checks fairness, reserves stock and records the request; flushes only."""
-    # Serialise one student's submissions (PostgreSQL row lock; SQLite already holds the write lock).
-    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
-    if open_item_ids(user_id, [i.id for i in items]):
+    """Checks fairness, reserves stock and records the request; the caller holds _lock_user."""
+    ids = [i.id for i in items]
+    if open_item_ids(user_id, ids):
         raise RequestError(_l("Bạn đã yêu cầu món này rồi: mỗi bạn chỉ nhận 1 món cùng loại."),
                            "items")
     used = items_this_week(user_id, hub.id, today)
     if used + len(items) > hub.weekly_limit:
-        raise LimitReached(hub.weekly_limit, week_window(today)[1])
+        raise LimitReached(hub.weekly_limit, used, week_window(today)[1])
     for item in items:
         if not _reserve(item.id):
             raise OutOfStock(item)
@@ -237,39 +294,51 @@ def _create(user_id: int, hub: Hub, items: list[Item], d: Delivery, today: date,
         recipient_name=d.recipient_name, phone=d.phone, province_code=d.province_code,
         ward_code=d.ward_code, street=d.street or None, consent_at=utcnow(),
         idempotency_key=idempotency_key,
-        lines=[RequestLine(item_id=i.id, quantity=1) for i in items],
+        lines=[RequestLine(item_id=i, quantity=1) for i in ids],
     )
     _log(req, "submitted")
     db.session.add(req)
     db.session.flush()
-    notify(user_id, _l("Đã nhận yêu cầu %(code)s. Đoàn sẽ duyệt sớm.", code=req.code),
-           tracking_path(req.id))
+    # Whoever waited for these items and now has them leaves the waitlist.
+    db.session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.user_id == user_id, WaitlistEntry.item_id.in_(ids),
+               WaitlistEntry.status == "waiting")
+        .values(status="fulfilled", request_id=req.id)
+    )
     return req
 
 
 def submit_request(user_id: int, hub_id: int, item_ids: list[int], delivery: Delivery,
                    idempotency_key: str | None = None, today: date | None = None) -> ItemRequest:
-    """Record a student's request for items of one hub. Raises RequestError (nothing saved)."""
+    """Record a student's request for items of one hub. Raises RequestError (nothing saved).
+
+    A second call with the same idempotency key returns the first request (double submit).
+    """
     item_ids = list(dict.fromkeys(item_ids))
-    if not item_ids:
-        raise RequestError(_l("Giỏ của bạn đang trống."), "items")
     today = today or local_today()
     with write_transaction():
+        _lock_user(user_id)
         if idempotency_key:
             done = db.session.scalar(select(ItemRequest).where(
                 ItemRequest.user_id == user_id, ItemRequest.idempotency_key == idempotency_key))
             if done:
                 return done
+        if not item_ids:
+            raise RequestError(_l("Giỏ của bạn đang trống."), "items")
         hub = db.session.get(Hub, hub_id)
         items = list(db.session.scalars(select(Item).where(Item.id.in_(item_ids))))
         if hub is None or len(items) != len(item_ids) or any(i.hub_id != hub_id for i in items):
             raise RequestError(_l("Món đồ không tồn tại hoặc không thuộc điểm phát này."), "items")
-        d = validate_delivery(hub, delivery)
-        req = _create(user_id, hub, items, d, today, idempotency_key)
+        req = _create(user_id, hub, items, validate_delivery(hub, delivery), today,
+                      idempotency_key)
+        notify(user_id, _l("Đã nhận yêu cầu %(code)s. Đoàn sẽ duyệt sớm.", code=req.code),
+               tracking_path(req.id))
     return req
 
 
 def join_waitlist(user_id: int, item_id: int, delivery: Delivery) -> WaitlistEntry:
+    """Wait for a unit of an item that has none left; joining twice keeps the first place."""
     with write_transaction():
         item = db.session.get(Item, item_id)
         if item is None or not item.is_listed:
@@ -294,6 +363,7 @@ def join_waitlist(user_id: int, item_id: int, delivery: Delivery) -> WaitlistEnt
 
 
 def waitlist_position(user_id: int, item_id: int) -> int | None:
+    """1 for the first in line; None when the student is not waiting for the item."""
     entries = list(db.session.scalars(
         select(WaitlistEntry.user_id).where(WaitlistEntry.item_id == item_id,
                                             WaitlistEntry.status == "waiting")
@@ -309,28 +379,39 @@ def leave_waitlist(user_id: int, item_id: int) -> None:
 
 
 def _offer_to_waitlist(item_id: int, today: date) -> None:
-    """Give freed units of an item to the students waiting for it, first come first served."""
+    """Give freed units of an item to the students waiting for it, first come first served.
+
+    A student over this week's limit keeps their place for a later unit; one who cannot be served
+    at all (e.g. their ward is no longer delivered to, their phone was erased) is skipped and told.
+    """
     item = db.session.get(Item, item_id)
-    db.session.refresh(item)
-    entries = db.session.scalars(
+    entries = list(db.session.scalars(
         select(WaitlistEntry).where(WaitlistEntry.item_id == item_id,
                                     WaitlistEntry.status == "waiting")
-        .order_by(WaitlistEntry.id))
+        .order_by(WaitlistEntry.id)))
     for entry in entries:
+        db.session.refresh(item)
         if item.available <= 0:
             return
         d = Delivery(entry.method, entry.recipient_name, entry.phone or "", entry.province_code,
                      entry.ward_code, entry.street or "", True)
         try:
             with db.session.begin_nested():
-                req = _create(entry.user_id, item.hub, [item], validate_delivery(item.hub, d), today)
-        except RequestError:
-            continue  # not eligible now (limit reached, ward no longer served): stays in line
-        entry.status, entry.request_id = "fulfilled", req.id
+                _lock_user(entry.user_id)
+                req = _create(entry.user_id, item.hub, [item], validate_delivery(item.hub, d),
+                              today)
+        except LimitReached:
+            continue
+        except OutOfStock:
+            return
+        except RequestError as exc:
+            entry.status = "skipped"
+            notify(entry.user_id, _l("Chưa thể dành “%(title)s” cho bạn từ danh sách chờ: "
+                                     "%(reason)s", title=item.title, reason=exc.message))
+            continue
         notify(entry.user_id, _l("Tin vui: “%(title)s” đã có lại và được dành cho bạn "
                                  "(yêu cầu %(code)s).", title=item.title, code=req.code),
                tracking_path(req.id))
-        db.session.refresh(item)
 
 
 def _close_and_release(req: ItemRequest, status: str, note: str, actor_id: int | None,
@@ -359,13 +440,15 @@ def cancel_request(user_id: int, request_id: int, today: date | None = None) -> 
 
 def change_status(actor_id: int, request_id: int, status: str, note: str = "",
                   today: date | None = None) -> ItemRequest:
-    """A volunteer/admin of the request's hub moves it along its timeline."""
+    """A volunteer/organizer of the request's hub (or an admin) moves it along its timeline."""
     with write_transaction():
         req = db.session.get(ItemRequest, request_id)
         actor = db.session.get(User, actor_id)
-        if req is None or actor is None or not actor.has_role("volunteer", req.hub_id):
+        if req is None or actor is None or not acts_for_hub(actor, req.hub_id):
             raise LookupError(request_id)
-        if status not in TRANSITIONS.get(req.status, set()):
+        allowed = TRANSITIONS.get(req.status, set())
+        if status not in allowed or status in DISPATCH_STATUS.values() \
+                and status != DISPATCH_STATUS[req.method]:
             raise RequestError(_l("Không thể chuyển từ “%(a)s” sang “%(b)s”.",
                                   a=STATUS_LABELS[req.status], b=STATUS_LABELS.get(status, status)))
         note = clean_line(note, 255)
@@ -386,5 +469,3 @@ def refused_until(user_id: int, hub: Hub, today: date | None = None) -> date | N
     if items_this_week(user_id, hub.id, today) >= hub.weekly_limit:
         return week_window(today)[1]
     return None
-
-
