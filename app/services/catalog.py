@@ -1,12 +1,15 @@
-"""The catalog: categories, search with diacritic folding, filters, pagination."""
+"""The catalog: categories, search with diacritic folding, filters, pagination, listing items."""
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
+from ..database import write_transaction
 from ..extensions import db
-from ..models import Hub, Item
-from .text import fold
+from ..models import Hub, Item, ItemPhoto, User
+from . import images
+from .text import clean_line, fold
 
 CATEGORIES = {
     "quan-ao": _l("Quần áo"),
@@ -71,5 +74,85 @@ def sizes() -> list[str]:
         .order_by(Item.size)))
 
 
-def hubs() -> list[Hub]:
-    return list(db.session.scalars(select(Hub).order_by(Hub.name)))
+def hubs(ids: Iterable[int] | None = None) -> list[Hub]:
+    """All hubs by name, or only those with the given ids."""
+    stmt = select(Hub).order_by(Hub.name)
+    if ids is not None:
+        stmt = stmt.where(Hub.id.in_(list(ids)))
+    return list(db.session.scalars(stmt))
+
+
+# ---------------------------------------------------------------- listing a donated item
+
+MAX_PHOTOS = 4
+MAX_QUANTITY = 500
+
+
+class CatalogError(ValueError):
+    """An item that cannot be listed; `field` names the form field the message belongs to."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ItemFields:
+    title: str
+    category: str
+    size: str = ""
+    condition: str = "good"
+    quantity: int = 1
+    description: str = ""
+
+
+def checked_fields(f: ItemFields) -> ItemFields:
+    """Cleaned fields; raises CatalogError naming the bad field."""
+    title = clean_line(f.title, 160)
+    if not title:
+        raise CatalogError(_l("Vui lòng nhập tên món đồ."), "title")
+    if f.category not in CATEGORIES:
+        raise CatalogError(_l("Vui lòng chọn danh mục."), "category")
+    if f.condition not in CONDITIONS:
+        raise CatalogError(_l("Vui lòng chọn tình trạng."), "condition")
+    if not 1 <= f.quantity <= MAX_QUANTITY:
+        raise CatalogError(_l("Số lượng từ 1 đến %(n)s.", n=MAX_QUANTITY), "quantity")
+    return ItemFields(title, f.category, clean_line(f.size, 32), f.condition, f.quantity,
+                      (f.description or "").strip()[:4000])
+
+
+def add_item(session, hub_id: int, f: ItemFields, photos: Iterable[images.SavedImage] = ()) -> Item:
+    """Helper inside a unit of work (flushes only): the item, its search text and its photos."""
+    item = Item(
+        hub_id=hub_id, title=f.title, category=f.category, size=f.size, condition=f.condition,
+        quantity=f.quantity, available=f.quantity, description=f.description,
+        search_text=search_text_for(f.title, f.category, f.size, f.description),
+        photos=[ItemPhoto(stem=p.stem, width=p.width, height=p.height, position=i)
+                for i, p in enumerate(photos)],
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def create_item(hub_id: int, actor_id: int, fields: ItemFields, photos=()) -> Item:
+    """Use-case: a volunteer of the hub lists a donated item with up to MAX_PHOTOS photos
+    (FileStorage or bytes). Raises CatalogError or images.ImageError; nothing is kept on error."""
+    fields = checked_fields(fields)
+    photos = list(photos)
+    if len(photos) > MAX_PHOTOS:
+        raise CatalogError(_l("Tối đa %(n)s ảnh cho một món.", n=MAX_PHOTOS), "photos")
+    actor = db.session.get(User, actor_id)
+    if actor is None or not actor.has_role("volunteer", hub_id) or not db.session.get(Hub, hub_id):
+        raise CatalogError(_l("Bạn không thể đăng đồ cho điểm phát này."), "hub_id")
+    saved: list[images.SavedImage] = []
+    try:
+        for photo in photos:
+            saved.append(images.save_image(photo))
+        with write_transaction() as session:
+            item = add_item(session, hub_id, fields, saved)
+    except BaseException:
+        images.delete_images(s.stem for s in saved)
+        raise
+    return item

@@ -1,0 +1,92 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import (BooleanField, IntegerField, SearchField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+from ..services.catalog import (CATEGORIES, CONDITIONS, MAX_PHOTOS, MAX_QUANTITY, CatalogQuery,
+                                ItemFields)
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+class CatalogFilterForm(FlaskForm):
+    """The catalog's search and filters (GET, no CSRF); bad values are ignored, never an error."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Tìm đồ"), render_kw={"placeholder": _l("Ví dụ: giày 38, vở, áo dài"),
+                                             "autocomplete": "off", "maxlength": 100})
+    category = SelectField(_l("Danh mục"), validate_choice=False)
+    size = SelectField(_l("Cỡ"), validate_choice=False)
+    hub = SelectField(_l("Điểm phát"), coerce=_int_or_none, validate_choice=False)
+    available = BooleanField(_l("Chỉ món còn"))
+
+    def set_choices(self, sizes: list[str], hubs) -> None:
+        self.category.choices = choices([("", _l("Tất cả")), *CATEGORIES.items()])
+        self.size.choices = choices([("", _l("Mọi cỡ"))] + [(s, s) for s in sizes])
+        self.hub.choices = choices([("", _l("Tất cả điểm phát"))] + [(h.id, h.name) for h in hubs])
+
+    def query(self, page: int, hub_id: int | None = None) -> CatalogQuery:
+        return CatalogQuery(
+            q=(self.q.data or "")[:100], category=self.category.data or "",
+            size=(self.size.data or "")[:32], hub_id=hub_id or self.hub.data,
+            available_only=bool(self.available.data), page=max(page, 1),
+        )
+
+    def url_args(self) -> dict:
+        """The filters as query-string arguments (for pagination links), empty ones left out."""
+        args = {"q": self.q.data, "category": self.category.data, "size": self.size.data,
+                "hub": self.hub.data, "available": "y" if self.available.data else None}
+        return {k: v for k, v in args.items() if v}
+
+
+def _photo_count(_form, field):
+    if len(field.uploads()) > MAX_PHOTOS:
+        raise ValidationError(_l("Tối đa %(n)s ảnh cho một món.", n=MAX_PHOTOS))
+
+
+class PhotosField(MultipleFileField):
+    def uploads(self) -> list:
+        """The files actually chosen (browsers send one empty part when none is)."""
+        return [f for f in self.data or [] if f and f.filename]
+
+
+class ItemForm(FlaskForm):
+    hub_id = SelectField(_l("Điểm phát"), coerce=int)
+    title = StringField(_l("Tên món đồ"), validators=[
+        DataRequired(_l("Vui lòng nhập tên món đồ.")),
+        Length(max=160, message=_l("Tên quá dài (tối đa 160 ký tự)."))])
+    category = SelectField(_l("Danh mục"), choices=choices(CATEGORIES.items()))
+    size = StringField(_l("Cỡ"), validators=[Length(max=32, message=_l("Tối đa 32 ký tự."))])
+    condition = SelectField(_l("Tình trạng"), choices=choices(CONDITIONS.items()),
+                            default="good")
+    quantity = IntegerField(_l("Số lượng"), default=1, validators=[
+        InputRequired(_l("Vui lòng nhập số lượng.")),
+        NumberRange(1, MAX_QUANTITY, _l("Số lượng từ 1 đến %(max)s."))],
+        render_kw={"min": 1, "max": MAX_QUANTITY, "inputmode": "numeric"})
+    description = TextAreaField(_l("Mô tả"), validators=[
+        Length(max=4000, message=_l("Mô tả quá dài."))], render_kw={"rows": 4})
+    photos = PhotosField(_l("Ảnh (tối đa %(n)s)", n=MAX_PHOTOS), validators=[_photo_count],
+                         render_kw={"accept": "image/jpeg,image/png,image/webp"})
+
+    def set_hubs(self, hubs) -> None:
+        self.hub_id.choices = choices((h.id, h.name) for h in hubs)
+
+    def fields(self) -> ItemFields:
+        return ItemFields(
+            title=self.title.data, category=self.category.data, size=self.size.data or "",
+            condition=self.condition.data, quantity=self.quantity.data,
+            description=self.description.data or "",
+        )
