@@ -57,3 +57,24 @@ def register(app: Flask) -> None:
         bank = vietqr.bank_by_bin(qr.bin)
         fields = dataclasses.asdict(qr) | {"bank": bank.short_name if bank else None}
         click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing (and say so) when hubs already exist.")
+    def seed_demo(if_empty):
+        """Fill an empty database with demo hubs, items and one account per role."""
+        from . import seed
+        from .services.phones import display_phone
+        try:
+            result = seed.seed_demo()
+        except seed.DatabaseNotEmpty:
+            if if_empty:
+                click.echo("Cơ sở dữ liệu đã có điểm phát: bỏ qua dữ liệu mẫu.")
+                return
+            raise click.ClickException(
+                "Cơ sở dữ liệu đã có dữ liệu; dữ liệu mẫu chỉ nạp vào cơ sở dữ liệu trống. "
+                "Dùng --if-empty để bỏ qua trong trường hợp này.") from None
+        click.echo(f"Đã tạo {len(result.hubs)} điểm phát ({'; '.join(result.hubs)}) "
+                   f"và {result.items} món đồ.")
+        click.echo(f"Tài khoản mẫu (mật khẩu chung: {result.password}):")
+        for role, name, phone in result.accounts:
+            click.echo(f"  {role:<10} {display_phone(phone)}  {name}")

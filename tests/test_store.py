@@ -137,7 +137,7 @@ def test_catalog_query_count_does_not_grow_with_items(client, db, app):
 
     def queries_for_catalog() -> int:
         statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        listener = lambda *args: statements.append(args[2])
         event.listen(_db.engine, "before_cursor_execute", listener)
         try:
             assert client.get("/do-tang", headers=HTMX).status_code == 200
@@ -240,7 +240,7 @@ def test_new_item_is_forbidden_without_volunteer_role(client, login_as, role):
 
 
 def test_volunteer_lists_an_item_with_photos(client, login_as, app):
-    hub, other = make_hub(name="Điểm A"), make_hub(name="Điểm B")
+    hub, _other = make_hub(name="Điểm A"), make_hub(name="Điểm B")
     login_as("volunteer", hub=hub)
     page = client.get(NEW_ITEM_URL).get_data(as_text=True)
     assert "Điểm A" in page and "Điểm B" not in page  # only the volunteer's own hubs

@@ -1,12 +1,31 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import (BooleanField, IntegerField, SearchField, SelectChoice, SelectField,
-                     StringField, TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SearchField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    ValidationError,
+)
 
-from ..services.catalog import (CATEGORIES, CONDITIONS, MAX_PHOTOS, MAX_QUANTITY, CatalogQuery,
-                                ItemFields)
+from ..services.catalog import (
+    CATEGORIES,
+    CONDITIONS,
+    MAX_PHOTOS,
+    MAX_QUANTITY,
+    CatalogQuery,
+    ItemFields,
+)
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -1,6 +1,15 @@
 """The store: the catalog of donated items (all hubs or one), an item's page, listing a new item."""
-from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select

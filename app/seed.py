@@ -1,0 +1,310 @@
+"""`flask seed-demo`: a believable demo in an empty database.
+
+Two hubs (a school union in Đồng Tháp, a ward union in Cần Thơ), 60+ donated items with pictures drawn
+here with Pillow (no downloads) and run through the same image pipeline as uploads, some items already
+given out (for the waitlist), and one account per role. Everything is written in one transaction.
+"""
+import io
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import select
+
+from .database import write_transaction
+from .models import Hub, HubWard, User, UserRole
+from .models.base import utcnow
+from .models.user import HUB_ROLES
+from .services import catalog, geo, images
+from .services.phones import normalize_vn_mobile
+from .services.text import fold
+
+DEMO_PASSWORD = "demo-0dong"
+
+HUBS = [
+    {
+        "name": "Đoàn trường THPT Nguyễn Văn Tiếp", "slug": "thpt-nguyen-van-tiep",
+        "province": "Đồng Tháp", "ward": "Xã Tân Phước 1",
+        "pickup_place": "Phòng Đoàn trường, dãy A, trường THPT Nguyễn Văn Tiếp",
+        "pickup_hours": "Thứ Hai–Thứ Sáu 16:30–17:30; Thứ Bảy 7:30–10:30",
+        "delivery_wards": ["Xã Tân Phước 1", "Xã Tân Phước 2", "Xã Tân Phước 3", "Xã Hưng Thạnh",
+                           "Xã Tân Hương"],
+        "description": "Gian hàng 0 đồng của Đoàn trường: đồ dùng, quần áo, sách vở do thầy cô, "
+                       "phụ huynh và cựu học sinh góp tặng. Thứ Bảy đoàn viên giao tận nhà cho các "
+                       "bạn ở xã gần trường.",
+    },
+    {
+        "name": "Đoàn phường Ninh Kiều", "slug": "doan-phuong-ninh-kieu",
+        "province": "Cần Thơ", "ward": "Phường Ninh Kiều",
+        "pickup_place": "Nhà văn hóa phường Ninh Kiều, phòng sinh hoạt thanh niên",
+        "pickup_hours": "Thứ Bảy, Chủ nhật 8:00–11:00",
+        "delivery_wards": ["Phường Ninh Kiều", "Phường Cái Khế", "Phường Tân An", "Phường An Bình",
+                           "Phường Hưng Phú"],
+        "description": "Điểm phát của Đoàn phường cho học sinh, sinh viên khó khăn trên địa bàn "
+                       "và các bạn sinh viên ở trọ.",
+    },
+]
+
+# role, name, phone — volunteer and organizer act for the first hub.
+ACCOUNTS = [
+    ("student", "Nguyễn Thị Mai", "0901000001"),
+    ("volunteer", "Trần Văn Hùng", "0901000002"),
+    ("vendor", "Lê Thị Thu", "0901000003"),
+    ("organizer", "Phạm Minh Tuấn", "0901000004"),
+    ("admin", "Võ Quốc Bảo", "0901000005"),
+]
+
+# category, title, sizes ("" = no size), condition, quantity, description
+ITEMS = [
+    ("quan-ao", "Áo sơ mi trắng học sinh nam", ["S", "M", "L"], "like_new", 3,
+     "Áo đồng phục trắng, cổ đứng, đã giặt sạch và ủi phẳng."),
+    ("quan-ao", "Áo dài trắng nữ sinh", ["S", "M"], "good", 1,
+     "Áo dài trắng kèm quần, hợp với học sinh THPT."),
+    ("quan-ao", "Quần tây xanh đen", ["M", "L"], "good", 2, "Quần đồng phục, vải ít nhăn."),
+    ("quan-ao", "Váy đồng phục ca rô", ["S"], "like_new", 1, "Váy xếp ly, mặc chưa tới một năm."),
+    ("quan-ao", "Áo khoác gió chống nắng", ["M", "XL"], "good", 2,
+     "Có mũ trùm, đi xe đạp đến trường không sợ nắng."),
+    ("quan-ao", "Áo thun Đoàn Thanh niên", ["M", "L"], "new", 5,
+     "Áo thun xanh in huy hiệu Đoàn, còn nguyên tem."),
+    ("quan-ao", "Áo len cổ tròn", ["S"], "used", 1, "Áo len ấm cho mùa lạnh, hơi xù lông nhẹ."),
+    ("quan-ao", "Bộ đồ thể dục", ["M"], "good", 2, "Áo thun và quần dài, màu xanh dương."),
+    ("sach-vo", "Vở ô li 96 trang (lốc 10 cuốn)", [""], "new", 6, "Giấy trắng, ít lóa mắt."),
+    ("sach-vo", "Vở kẻ ngang 200 trang", [""], "new", 10, "Bìa cứng, dùng cho cấp 2, cấp 3."),
+    ("sach-vo", "Bộ sách giáo khoa lớp 6 – Kết nối tri thức", [""], "good", 2,
+     "Đủ bộ, vài trang có ghi chú bút chì."),
+    ("sach-vo", "Sách giáo khoa Toán 10", [""], "like_new", 3, "Bộ Chân trời sáng tạo, tập 1 và 2."),
+    ("sach-vo", "Sách giáo khoa Ngữ văn 12", [""], "good", 2, "Tập 1 và tập 2."),
+    ("sach-vo", "Từ điển Anh – Việt", [""], "good", 1, "Khoảng 75.000 từ, bìa cứng."),
+    ("sach-vo", "Sách bài tập Tiếng Anh 8", [""], "like_new", 2, "Chưa viết vào bài tập nào."),
+    ("sach-vo", "Truyện cổ tích Việt Nam (bộ 5 cuốn)", [""], "used", 1,
+     "Có hình minh họa, hợp với các em tiểu học."),
+    ("sach-vo", "Sách luyện thi vào lớp 10 môn Toán", [""], "good", 2, "Có đáp án chi tiết."),
+    ("mu-non", "Nón lá", [""], "new", 4, "Nón lá làng nghề, che nắng che mưa đi học."),
+    ("mu-non", "Mũ bảo hiểm nửa đầu", ["M", "L"], "good", 2, "Mũ đạt chuẩn, có kính chắn gió."),
+    ("mu-non", "Mũ bảo hiểm trẻ em", [""], "like_new", 2,
+     "Cho học sinh tiểu học ngồi xe máy cùng bố mẹ."),
+    ("mu-non", "Mũ lưỡi trai", [""], "good", 3, "Màu xanh navy, chỉnh được vòng đầu."),
+    ("mu-non", "Nón tai bèo", [""], "good", 1, "Vải rằn, vành rộng."),
+    ("giay-dep", "Giày thể thao trắng", ["36", "38", "40", "42"], "good", 1,
+     "Đế êm, đã vệ sinh sạch sẽ."),
+    ("giay-dep", "Giày vải bata", ["37", "39"], "like_new", 2, "Giày bata trắng đi học."),
+    ("giay-dep", "Dép quai hậu", ["35", "38"], "new", 3, "Quai chắc, đi học, đi mưa đều được."),
+    ("giay-dep", "Giày búp bê nữ", ["36"], "good", 1, "Màu đen, mũi tròn."),
+    ("giay-dep", "Dép tổ ong", ["40"], "used", 2, "Bền, nhẹ, dễ giặt."),
+    ("giay-dep", "Ủng đi mưa", ["38"], "good", 1, "Cho mùa nước nổi, lội bùn không lo."),
+    ("do-dung-hoc-tap", "Máy tính Casio fx-580VN X", [""], "good", 1,
+     "Được mang vào phòng thi, pin còn tốt."),
+    ("do-dung-hoc-tap", "Hộp bút chì màu 24 màu", [""], "new", 4, "Chưa bóc hộp."),
+    ("do-dung-hoc-tap", "Bộ thước kẻ, com-pa, ê-ke", [""], "new", 5, "Đủ cho môn Toán, môn Vẽ."),
+    ("do-dung-hoc-tap", "Bút bi (hộp 20 cây)", [""], "new", 6, "Mực xanh, viết êm."),
+    ("do-dung-hoc-tap", "Hộp bút vải", [""], "like_new", 3, "Hai ngăn kéo khóa."),
+    ("do-dung-hoc-tap", "Bảng con và phấn", [""], "good", 2, "Cho các em lớp 1, lớp 2."),
+    ("do-dung-hoc-tap", "Đèn học để bàn LED", [""], "good", 1, "Ánh sáng dịu, đỡ mỏi mắt."),
+    ("ba-lo-cap", "Ba lô học sinh chống gù", [""], "like_new", 2, "Quai đeo êm, nhiều ngăn."),
+    ("ba-lo-cap", "Cặp sách tiểu học", [""], "good", 2, "Cặp hộp nhẹ, hình vui nhộn."),
+    ("ba-lo-cap", "Ba lô laptop 15 inch", [""], "good", 1, "Có ngăn chống sốc cho máy tính."),
+    ("ba-lo-cap", "Túi rút đựng đồ thể dục", [""], "new", 5, "Vải dù, chống thấm."),
+    ("khac", "Áo mưa bộ", ["L"], "new", 3, "Áo mưa hai mảnh, đi học ngày mưa."),
+    ("khac", "Xe đạp mini 20 inch", [""], "used", 1,
+     "Cho học sinh cấp 2, đã thay lốp và má phanh."),
+    ("khac", "Bình nước giữ nhiệt", [""], "new", 4, "500 ml, giữ lạnh cả buổi học."),
+]
+
+
+class DatabaseNotEmpty(Exception):
+    """The demo only goes into a database without hubs."""
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    hubs: list[str]
+    items: int
+    accounts: list[tuple[str, str, str]]  # role, name, phone (E.164)
+    password: str
+
+
+def seed_demo(password: str = DEMO_PASSWORD) -> SeedResult:
+    """Fill an empty database with the demo; raises DatabaseNotEmpty when hubs exist."""
+    rng = random.Random(2025)
+    saved: list[images.SavedImage] = []
+    try:
+        with write_transaction() as session:
+            if session.scalar(select(Hub.id).limit(1)) is not None:
+                raise DatabaseNotEmpty
+            hubs = [_add_hub(session, spec) for spec in HUBS]
+            accounts = [_add_account(session, role, name, phone, password, hubs[0])
+                        for role, name, phone in ACCOUNTS]
+            now, count = utcnow(), 0
+            for hub, fields in _demo_items(hubs):
+                photos = [images.save_image(png) for png in _pictures(fields, rng)]
+                saved.extend(photos)
+                item = catalog.add_item(session, hub.id, fields, photos)
+                item.created_at = now - timedelta(minutes=rng.randint(30, 30 * 24 * 60))
+                if count % 9 == 4:  # already given out: "Đã hết", the waitlist is open
+                    item.available = 0
+                count += 1
+    except BaseException:
+        images.delete_images(p.stem for p in saved)
+        raise
+    return SeedResult([h.name for h in hubs], count, accounts, password)
+
+
+def _add_hub(session, spec: dict) -> Hub:
+    province = geo.find_province(spec["province"])
+    hub = Hub(
+        name=spec["name"], slug=spec["slug"], province_code=province,
+        ward_code=geo.find_ward(spec["ward"], province), pickup_place=spec["pickup_place"],
+        pickup_hours=spec["pickup_hours"], weekly_limit=3, description=spec["description"],
+        delivery_wards=[HubWard(ward_code=geo.find_ward(w, province))
+                        for w in spec["delivery_wards"]],
+    )
+    session.add(hub)
+    session.flush()
+    return hub
+
+
+def _add_account(session, role, name, phone, password, hub) -> tuple[str, str, str]:
+    user = User(name=name, phone=normalize_vn_mobile(phone))
+    user.set_password(password)
+    user.roles.append(UserRole(role=role, hub_id=hub.id if role in HUB_ROLES else None))
+    session.add(user)
+    return role, name, user.phone
+
+
+def _demo_items(hubs: list[Hub]):
+    """Items with a size alternate between the hubs; the others are stocked in both."""
+    turn = 0
+    for category, title, sizes, condition, quantity, description in ITEMS:
+        for size in sizes:
+            targets = hubs if not size else [hubs[turn % len(hubs)]]
+            turn += bool(size)
+            for hub in targets:
+                yield hub, catalog.ItemFields(title, category, size, condition, quantity,
+                                              description)
+
+
+# ---------------------------------------------------------------- pictures
+
+CANVAS = 800
+PALETTE = [  # background, ink
+    ((255, 236, 210), (214, 110, 20)), ((218, 236, 252), (10, 92, 173)),
+    ((224, 244, 230), (27, 127, 59)), ((252, 226, 232), (196, 40, 60)),
+    ((236, 228, 252), (104, 66, 180)), ((255, 246, 206), (170, 110, 0)),
+]
+
+
+def _pictures(fields: catalog.ItemFields, rng: random.Random) -> list[bytes]:
+    """One picture, two for about a third of the items (the second turned a little)."""
+    count = 2 if rng.random() < 0.33 else 1
+    return [_picture(fields.category, fields.size, rng.choice(PALETTE), tilt=12 * k)
+            for k in range(count)]
+
+
+def _picture(category: str, size: str, colours, tilt: int = 0) -> bytes:
+    bg, ink = colours
+    img = Image.new("RGB", (CANVAS, CANVAS), bg)
+    d = ImageDraw.Draw(img)
+    d.ellipse((-220, 470, 380, 1070), fill=_mix(bg, (255, 255, 255), .55))
+    d.ellipse((520, -180, 980, 280), fill=_mix(bg, ink, .12))
+    shape = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
+    SHAPES.get(category, _gift)(ImageDraw.Draw(shape), ink, _mix(ink, (255, 255, 255), .55))
+    if tilt:
+        shape = shape.rotate(tilt, resample=Image.Resampling.BICUBIC, center=(400, 420))
+    img.paste(shape, mask=shape)
+    if size:
+        font, unicode_ok = _font(72)
+        text = size if unicode_ok else fold(size).upper()
+        box = d.textbbox((0, 0), text, font=font)
+        w, h = box[2] - box[0], box[3] - box[1]
+        d.rounded_rectangle((CANVAS - w - 100, 40, CANVAS - 40, 80 + h + 20), radius=28,
+                            fill=(255, 255, 255))
+        d.text((CANVAS - w - 70, 60 - box[1]), text, font=font, fill=ink)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _mix(a, b, t: float):
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))
+
+
+def _font(size: int):
+    """DejaVu (has Vietnamese letters) when installed, else Pillow's own font with ASCII text."""
+    try:
+        return ImageFont.truetype("DejaVuSans-Bold.ttf", size), True
+    except OSError:
+        return ImageFont.load_default(size), False
+
+
+def _shirt(d, ink, light):
+    d.polygon([(270, 200), (345, 175), (400, 215), (455, 175), (530, 200), (650, 310), (585, 385),
+               (540, 350), (540, 650), (260, 650), (260, 350), (215, 385), (150, 310)], fill=ink)
+    d.polygon([(345, 175), (400, 215), (455, 175), (430, 170), (400, 190), (370, 170)], fill=light)
+    for y in (300, 380, 460, 540):
+        d.ellipse((392, y, 408, y + 16), fill=light)
+
+
+def _notebook(d, ink, light):
+    d.rounded_rectangle((250, 170, 590, 650), radius=24, fill=light)
+    d.rounded_rectangle((230, 190, 570, 670), radius=24, fill=ink)
+    d.rounded_rectangle((300, 300, 510, 400), radius=12, fill=(255, 255, 255))
+    for y in (330, 365):
+        d.line((325, y, 485, y), fill=light, width=8)
+    for y in range(230, 650, 52):
+        d.ellipse((212, y, 248, y + 28), outline=(255, 255, 255), width=7)
+
+
+def _conical_hat(d, ink, light):
+    d.ellipse((130, 500, 670, 590), fill=ink)
+    d.polygon([(400, 160), (170, 545), (630, 545)], fill=light)
+    for k in range(1, 5):
+        y = 160 + k * 77
+        half = (y - 160) * 230 / 385
+        d.line((400 - half, y, 400 + half, y), fill=ink, width=6)
+    d.arc((240, 470, 560, 700), 20, 160, fill=ink, width=8)
+
+
+def _shoe(d, ink, light):
+    d.polygon([(170, 470), (230, 330), (350, 320), (420, 410), (560, 440), (640, 490),
+               (640, 560), (170, 560)], fill=ink)
+    d.rounded_rectangle((150, 545, 660, 600), radius=22, fill=(255, 255, 255))
+    d.rounded_rectangle((150, 545, 660, 600), radius=22, outline=light, width=6)
+    for k in range(4):
+        x = 300 + k * 40
+        d.line((x, 360 + k * 14, x + 60, 395 + k * 14), fill=(255, 255, 255), width=9)
+
+
+def _pencil_ruler(d, ink, light):
+    d.rectangle((190, 330, 540, 420), fill=ink)
+    d.rectangle((160, 330, 190, 420), fill=(240, 150, 170))
+    d.polygon([(540, 330), (640, 375), (540, 420)], fill=(240, 205, 150))
+    d.polygon([(610, 362), (640, 375), (610, 388)], fill=(60, 60, 60))
+    d.line((190, 360, 540, 360), fill=light, width=6)
+    d.line((190, 390, 540, 390), fill=light, width=6)
+    d.rounded_rectangle((170, 480, 650, 570), radius=10, fill=light)
+    for k in range(25):
+        x = 190 + k * 18.5
+        d.line((x, 480, x, 510 if k % 5 else 530), fill=ink, width=4)
+
+
+def _backpack(d, ink, light):
+    d.arc((330, 140, 470, 280), 180, 360, fill=ink, width=22)
+    d.rounded_rectangle((240, 200, 560, 660), radius=80, fill=ink)
+    d.rounded_rectangle((290, 420, 510, 610), radius=40, fill=light)
+    d.line((310, 470, 490, 470), fill=ink, width=8)
+    d.rounded_rectangle((375, 445, 425, 495), radius=10, fill=(255, 255, 255))
+
+
+def _gift(d, ink, light):
+    d.rectangle((230, 330, 570, 640), fill=ink)
+    d.rectangle((210, 270, 590, 340), fill=light)
+    d.rectangle((375, 270, 425, 640), fill=(255, 255, 255))
+    d.ellipse((300, 190, 400, 280), outline=light, width=18)
+    d.ellipse((400, 190, 500, 280), outline=light, width=18)
+
+
+SHAPES = {
+    "quan-ao": _shirt, "sach-vo": _notebook, "mu-non": _conical_hat, "giay-dep": _shoe,
+    "do-dung-hoc-tap": _pencil_ruler, "ba-lo-cap": _backpack, "khac": _gift,
+}
