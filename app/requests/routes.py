@@ -1,13 +1,171 @@
-from flask import Blueprint
+"""The student's side of a request: basket, checkout, tracking, cancel, the waitlist."""
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
+
+from ..extensions import db, limiter
+from ..models import Hub, Item
+from ..services import basket
+from ..services import requests as svc
+from ..services.phones import display_phone
+from .forms import DeliveryForm
 
 bp = Blueprint("requests", __name__)
 
 
-@bp.get("/gio")
-def basket():
-    return "basket"
+@bp.context_processor
+def _helpers():
+    return {"pickup_day": svc.next_pickup_day, "served_wards": svc.served_wards,
+            "status_labels": svc.STATUS_LABELS, "method_labels": svc.METHOD_LABELS}
+
+
+def _rate_key() -> str:
+    return f"user:{current_user.id}" if current_user.is_authenticated else get_remote_address()
+
+
+# One budget for everything that creates a request or a waitlist entry.
+creation_limit = limiter.shared_limit(lambda: current_app.config["REQUEST_RATE_LIMIT"],
+                                      scope="request-create", key_func=_rate_key,
+                                      methods=["POST"])
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _basket_ids() -> list[int]:
+    return session.get("basket", [])
+
+
+def _listed_item(item_id: int) -> Item:
+    item = db.get_or_404(Item, item_id)
+    if not item.is_listed:
+        abort(404)
+    return item
+
+
+def _delivery_form(hub: Hub) -> DeliveryForm:
+    return DeliveryForm(hub, recipient_name=current_user.name,
+                        phone=display_phone(current_user.phone))
+
+
+def _form_page(template: str, form: DeliveryForm, **context):
+    """The form page; 422 when it comes back with messages."""
+    return render_template(template, form=form, **context), 422 if form.errors else 200
+
+
+def _basket_answer():
+    """After a change to the basket: its fragment for htmx, else a 303 to the page."""
+    if _is_htmx():
+        response = current_app.make_response(render_template(
+            "requests/_basket.html", groups=basket.groups(_basket_ids())))
+        response.vary.add("HX-Request")
+        return response
+    return redirect(url_for(".basket"), code=303)
+
+
+@bp.post("/gio/them/<int:item_id>")
+def basket_add(item_id: int):
+    item = _listed_item(item_id)
+    session["basket"] = basket.add(_basket_ids(), item.id)
+    added = item.id in session["basket"]
+    if _is_htmx():
+        response = current_app.make_response(render_template("requests/_added.html", added=added))
+        response.vary.add("HX-Request")
+        return response
+    if not added:
+        flash(_("Giỏ đã đầy (tối đa %(n)s món). Hãy gửi yêu cầu trước khi thêm món khác.",
+                n=basket.MAX_ITEMS), "error")
+    return redirect(url_for(".basket"), code=303)
+
+
+@bp.post("/gio/bo/<int:item_id>")
+def basket_remove(item_id: int):
+    session["basket"] = basket.remove(_basket_ids(), item_id)
+    return _basket_answer()
+
+
+@bp.get("/gio", endpoint="basket")
+def basket_page():
+    groups = basket.groups(_basket_ids())
+    session["basket"] = [i for g in groups for i in g.item_ids]  # drop items gone from the store
+    return render_template("requests/basket.html", groups=groups)
+
+
+@bp.route("/gio/gui/<int:hub_id>", methods=["GET", "POST"])
+@login_required
+@creation_limit
+def checkout(hub_id: int):
+    hub = db.get_or_404(Hub, hub_id)
+    group = basket.group_for(_basket_ids(), hub.id)
+    form = _delivery_form(hub)
+    if form.validate_on_submit():
+        try:
+            req = svc.submit_request(current_user.id, hub.id, group.item_ids if group else [],
+                                     form.delivery(), form.key)
+        except svc.RequestError as exc:
+            form.show(exc)
+        else:
+            session["basket"] = basket.remove(_basket_ids(), *(ln.item_id for ln in req.lines))
+            return redirect(url_for(".detail", request_id=req.id), code=303)
+    elif group is None and request.method == "GET":
+        flash(_("Giỏ của bạn chưa có món nào của điểm phát này."), "error")
+        return redirect(url_for(".basket"), code=303)
+    return _form_page("requests/checkout.html", form, hub=hub, group=group,
+                      refused_until=svc.refused_until(current_user.id, hub))
 
 
 @bp.get("/yeu-cau")
+@login_required
 def mine():
-    return "mine"
+    return render_template("requests/mine.html", reqs=svc.list_for_user(current_user.id))
+
+
+@bp.get("/yeu-cau/<int:request_id>")
+@login_required
+def detail(request_id: int):
+    req = svc.get_visible(request_id, current_user) or abort(404)
+    return render_template("requests/detail.html", req=req, steps=svc.timeline(req),
+                           personal=svc.can_see_personal_data(current_user, req))
+
+
+@bp.post("/yeu-cau/<int:request_id>/huy")
+@login_required
+def cancel(request_id: int):
+    try:
+        svc.cancel_request(current_user.id, request_id)
+    except LookupError:
+        abort(404)
+    except svc.RequestError as exc:
+        flash(str(exc.message), "error")
+    else:
+        flash(_("Đã hủy yêu cầu. Món đồ đã được trả lại cho điểm phát."), "success")
+    return redirect(url_for(".detail", request_id=request_id), code=303)
+
+
+@bp.route("/do-tang/<int:item_id>/cho", methods=["GET", "POST"])
+@login_required
+@creation_limit
+def waitlist_join(item_id: int):
+    item = _listed_item(item_id)
+    form = _delivery_form(item.hub)
+    if form.validate_on_submit():
+        try:
+            svc.join_waitlist(current_user.id, item.id, form.delivery())
+        except svc.RequestError as exc:
+            form.show(exc)
+        else:
+            return redirect(url_for(".waitlist_join", item_id=item.id), code=303)
+    return _form_page("requests/waitlist.html", form, item=item, hub=item.hub,
+                      position=svc.waitlist_position(current_user.id, item.id))
+
+
+@bp.post("/do-tang/<int:item_id>/cho/roi")
+@login_required
+def waitlist_leave(item_id: int):
+    item = _listed_item(item_id)
+    svc.leave_waitlist(current_user.id, item.id)
+    flash(_("Bạn đã rời danh sách chờ."), "success")
+    return redirect(url_for(".waitlist_join", item_id=item.id), code=303)

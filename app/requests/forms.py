@@ -1,0 +1,65 @@
+"""The delivery form, shared by the checkout and the waitlist.
+
+It only carries the values: the rules (phone, province/ward, which methods a hub offers, consent)
+live in services.requests.validate_delivery, whose messages are put next to the fields here.
+Without JavaScript the ward list follows the province posted: a first submit with a new province
+comes back asking for the ward, now listing that province's wards.
+"""
+from uuid import uuid4
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TelField
+
+from ..models import Hub
+from ..models.request import METHODS
+from ..services import geo
+from ..services.requests import METHOD_LABELS, Delivery, RequestError
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class DeliveryForm(FlaskForm):
+    recipient_name = StringField(_l("Tên người nhận"))
+    phone = TelField(_l("Số điện thoại di động"))
+    province_code = SelectField(_l("Tỉnh/thành phố"), coerce=_int_or_none, validate_choice=False)
+    ward_code = SelectField(_l("Phường/xã"), coerce=_int_or_none, validate_choice=False)
+    street = StringField(_l("Số nhà, đường hoặc thôn/ấp"))
+    method = RadioField(_l("Cách nhận đồ"), validate_choice=False)
+    consent = BooleanField(_l(
+        "Tôi đồng ý để Đoàn Thanh niên dùng họ tên, số điện thoại và địa chỉ trên chỉ để giao "
+        "món đồ này, theo Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân."))
+    # A fresh key each time the form is shown: a double submit creates one request.
+    idempotency_key = HiddenField(default=lambda: uuid4().hex)
+
+    def __init__(self, hub: Hub, **kwargs):
+        super().__init__(**kwargs)
+        self.method.choices = [(m, METHOD_LABELS[m]) for m in METHODS
+                               if m != "volunteer" or hub.delivery_wards]
+        self.province_code.choices = [("", _("— Chọn tỉnh/thành phố —")), *geo.provinces()]
+        self.ward_code.choices = [("", _("— Chọn phường/xã —")),
+                                  *geo.wards_of(self.province_code.data)]
+
+    def delivery(self) -> Delivery:
+        return Delivery(
+            method=self.method.data or "", recipient_name=self.recipient_name.data or "",
+            phone=self.phone.data or "", province_code=self.province_code.data,
+            ward_code=self.ward_code.data, street=self.street.data or "",
+            consent=bool(self.consent.data),
+        )
+
+    @property
+    def key(self) -> str | None:
+        return (self.idempotency_key.data or "")[:64] or None
+
+    def show(self, exc: RequestError) -> None:
+        """Put the service's messages next to their fields (or at the top of the form)."""
+        for name, message in getattr(exc, "errors", {exc.field: exc.message}).items():
+            field = self._fields.get(name) if name else None
+            (field.errors if field is not None else self.form_errors).append(str(message))
