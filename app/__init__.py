@@ -51,6 +51,16 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
 
+    @login_manager.unauthorized_handler
+    def login_first():
+        """To the login page; htmx gets HX-Redirect, not a login page swapped into a fragment."""
+        from flask import redirect, request
+        from flask_login import login_url
+        if request.headers.get("HX-Request") != "true":
+            return redirect(login_url(login_manager.login_view, request.url))
+        back = request.headers.get("HX-Current-URL") or request.url
+        return "", 401, {"HX-Redirect": login_url(login_manager.login_view, back)}
+
     @login_manager.user_loader
     def load_user(user_id: str):
         from .models import User
