@@ -315,3 +315,30 @@ def test_create_item_service_checks_the_actor(db):
     admin = make_user(roles=("admin",))
     item = catalog.create_item(hub.id, admin.id, catalog.ItemFields("  Bút   bi ", "do-dung-hoc-tap"))
     assert item.title == "Bút bi" and item.search_text.strip() == "but bi do dung hoc tap"
+
+
+# ---------------------------------------------------------------- a real phone browser
+
+def test_live_search_in_a_phone_browser(database_url, shelf, tmp_path):
+    """Typing searches without a submit (htmx), the URL follows, Back restores the page."""
+    from tests.browser import live_server, phone_browser, require_chromium
+    require_chromium()
+    with live_server(database_url, str(tmp_path)) as (base, _), phone_browser() as page:
+        page.goto(f"{base}/do-tang")
+        assert len(page.locator("#results .item-card").all()) == 4
+        page.locator("#q").press_sequentially("giay", delay=30)
+        page.wait_for_url("**/do-tang?*q=giay*")
+        page.wait_for_function("document.querySelectorAll('#results .item-card').length === 1")
+        assert page.locator("#results .title").all_inner_texts() == ["Giày thể thao"]
+        assert page.locator("form.catalog-filters").count() == 1  # only the results were swapped
+        page.locator("#q").fill("")
+        page.select_option("#category", "quan-ao")
+        page.wait_for_url("**category=quan-ao*")
+        page.wait_for_function("document.querySelectorAll('#results .item-card').length === 1")
+        assert page.locator("#results .title").all_inner_texts() == ["Áo dài trắng"]
+        page.screenshot(path=str(tmp_path / "catalog.png"), full_page=True)
+        page.click("#results .item-card")
+        page.wait_for_selector("h1 >> text=Áo dài trắng")
+        page.go_back()
+        page.wait_for_selector("#results .item-card")
+        assert page.locator("#results .title").all_inner_texts() == ["Áo dài trắng"]

@@ -45,15 +45,15 @@ class CatalogFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = SearchField(_l("Tìm đồ"), render_kw={"placeholder": _l("Ví dụ: giày 38, vở, áo dài"),
+    q = SearchField(_l("Tìm đồ"), render_kw={"placeholder": _l("Tìm: giày 38, vở, áo dài…"),
                                              "autocomplete": "off", "maxlength": 100})
     category = SelectField(_l("Danh mục"), validate_choice=False)
     size = SelectField(_l("Cỡ"), validate_choice=False)
     hub = SelectField(_l("Điểm phát"), coerce=_int_or_none, validate_choice=False)
-    available = BooleanField(_l("Chỉ món còn"))
+    available = BooleanField(_l("Chỉ món còn hàng"))
 
     def set_choices(self, sizes: list[str], hubs) -> None:
-        self.category.choices = choices([("", _l("Tất cả")), *CATEGORIES.items()])
+        self.category.choices = choices([("", _l("Mọi danh mục")), *CATEGORIES.items()])
         self.size.choices = choices([("", _l("Mọi cỡ"))] + [(s, s) for s in sizes])
         self.hub.choices = choices([("", _l("Tất cả điểm phát"))] + [(h.id, h.name) for h in hubs])
 
