@@ -113,6 +113,17 @@ def test_double_submit_creates_one_request(client, login_as, hub):
     assert count_requests() == 1 and available(item) == 2
 
 
+def test_control_characters_and_a_malformed_key_are_not_a_500(client, login_as, hub):
+    item = make_item(hub)
+    login_as("student")
+    in_basket(client, item)
+    resp = client.post(f"/gio/gui/{hub.id}", data=form(
+        idempotency_key="x\x00" * 50, recipient_name="An\x00", street="12\x00 Hàng Bạc"))
+    assert resp.status_code == 303
+    req = svc.db.session.scalar(select(ItemRequest))
+    assert (req.idempotency_key, req.recipient_name, req.street) == (None, "An", "12 Hàng Bạc")
+
+
 def test_pickup_needs_no_address(client, login_as, hub):
     item = make_item(hub)
     login_as("student")
@@ -454,5 +465,6 @@ def test_phone_browser_journey_with_the_htmx_ward_picker(database_url, db, tmp_p
         req = svc.db.session.scalar(select(ItemRequest))
         assert page.inner_text(".code-big") == req.code
         assert (req.method, req.ward_code) == ("volunteer", TAN_PHUOC_1)
+        assert "Tình nguyện viên giao vào ngày phát tới" in page.inner_text("main")
         assert [ln.item_id for ln in req.lines] == [keep.id]
         page.screenshot(path=str(tmp_path / "tracking.png"), full_page=True)

@@ -5,6 +5,7 @@ live in services.requests.validate_delivery, whose messages are put next to the 
 Without JavaScript the ward list follows the province posted: a first submit with a new province
 comes back asking for the ward, now listing that province's wards.
 """
+import re
 from uuid import uuid4
 
 from flask_babel import gettext as _
@@ -16,6 +17,8 @@ from ..models import Hub
 from ..models.request import METHODS
 from ..services import geo
 from ..services.requests import METHOD_LABELS, Delivery, RequestError
+
+KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 def _int_or_none(value) -> int | None:
@@ -56,7 +59,9 @@ class DeliveryForm(FlaskForm):
 
     @property
     def key(self) -> str | None:
-        return (self.idempotency_key.data or "")[:64] or None
+        """The idempotency key as sent, if it looks like one (else the submit is not deduplicated)."""
+        data = self.idempotency_key.data or ""
+        return data if KEY.fullmatch(data) else None
 
     def show(self, exc: RequestError) -> None:
         """Put the service's messages next to their fields (or at the top of the form)."""
