@@ -320,25 +320,37 @@ def test_create_item_service_checks_the_actor(db):
 # ---------------------------------------------------------------- a real phone browser
 
 def test_live_search_in_a_phone_browser(database_url, shelf, tmp_path):
-    """Typing searches without a submit (htmx), the URL follows, Back restores the page."""
+    """Typing searches without a submit (htmx), the URL follows, Back restores the page, the pages
+    of results swap in place."""
     from tests.browser import live_server, phone_browser, require_chromium
     require_chromium()
-    with live_server(database_url, str(tmp_path)) as (base, _), phone_browser() as page:
+    from playwright.sync_api import expect
+    with live_server(database_url, str(tmp_path)) as (base, live_app), phone_browser() as page:
         page.goto(f"{base}/do-tang")
-        assert len(page.locator("#results .item-card").all()) == 4
+        cards = page.locator("#results .item-card")
+        expect(cards).to_have_count(4)
         page.locator("#q").press_sequentially("giay", delay=30)
         page.wait_for_url("**/do-tang?*q=giay*")
-        page.wait_for_function("document.querySelectorAll('#results .item-card').length === 1")
+        expect(cards).to_have_count(1)
         assert page.locator("#results .title").all_inner_texts() == ["Giày thể thao"]
         assert page.locator("form.catalog-filters").count() == 1  # only the results were swapped
         page.locator("#q").fill("")
         page.select_option("#category", "quan-ao")
         page.wait_for_url("**category=quan-ao*")
-        page.wait_for_function("document.querySelectorAll('#results .item-card').length === 1")
+        expect(cards).to_have_count(1)
         assert page.locator("#results .title").all_inner_texts() == ["Áo dài trắng"]
         page.screenshot(path=str(tmp_path / "catalog.png"), full_page=True)
         page.click("#results .item-card")
         page.wait_for_selector("h1 >> text=Áo dài trắng")
         page.go_back()
-        page.wait_for_selector("#results .item-card")
+        expect(cards).to_have_count(1)
         assert page.locator("#results .title").all_inner_texts() == ["Áo dài trắng"]
+        assert page.locator("form.catalog-filters").count() == 1
+
+        live_app.config["CATALOG_PAGE_SIZE"] = 3
+        page.goto(f"{base}/do-tang")
+        page.click("a[rel=next]")
+        page.wait_for_url("**page=2*")
+        expect(page.locator(".pagination")).to_contain_text("2/2")
+        expect(cards).to_have_count(1)
+        assert page.locator("form.catalog-filters").count() == 1
