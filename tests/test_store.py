@@ -75,8 +75,11 @@ def test_out_of_stock_items_come_last_and_say_so(client, shelf):
     assert "Đã hết" in html and "Còn 2" in html
 
 
-@pytest.mark.parametrize("qs", ["page=abc", "page=-3", "hub=xyz", "category=bogus", "size=" + "9" * 80,
-                                "page=999", "q=%25_%5C"])
+@pytest.mark.parametrize("qs", [
+    "page=abc", "page=-3", "page=999", "page=999999999999999999999", "hub=xyz", "hub=2147483648",
+    "hub=99999999999999999999", "category=bogus", "size=" + "9" * 80, "q=%25_%5C", "q=%00",
+    "size=%00", "q=" + "giay+" * 100,
+])
 def test_odd_query_strings_never_fail(client, shelf, qs):
     assert client.get(f"/do-tang?{qs}").status_code == 200
 
@@ -170,8 +173,9 @@ def test_hub_page_shows_only_its_items_and_pickup_details(client, shelf):
     assert card_titles(frag) == ["Vở ô li 96 trang"]
 
 
-def test_unknown_hub_is_404(client, db):
-    assert client.get("/diem-phat/khong-co").status_code == 404
+@pytest.mark.parametrize("slug", ["khong-co", "%00", "a" * 200])
+def test_unknown_hub_is_404(client, db, slug):
+    assert client.get(f"/diem-phat/{slug}").status_code == 404
 
 
 # ---------------------------------------------------------------- item page
@@ -208,7 +212,8 @@ def test_item_page_out_of_stock_offers_the_waitlist(client, shelf, app, basket_r
 
 
 def test_unknown_or_unlisted_item_is_404(client, shelf):
-    assert client.get("/do-tang/999999").status_code == 404
+    for item_id in (999999, 2**31, 10**20):
+        assert client.get(f"/do-tang/{item_id}").status_code == 404
     item = _db.session.scalar(select(Item).limit(1))
     item.is_listed = False
     _db.session.commit()
@@ -313,8 +318,10 @@ def test_create_item_service_checks_the_actor(db):
     with pytest.raises(catalog.CatalogError):
         catalog.create_item(hub.id, student.id, catalog.ItemFields("Bút", "do-dung-hoc-tap"))
     admin = make_user(roles=("admin",))
-    item = catalog.create_item(hub.id, admin.id, catalog.ItemFields("  Bút   bi ", "do-dung-hoc-tap"))
-    assert item.title == "Bút bi" and item.search_text.strip() == "but bi do dung hoc tap"
+    item = catalog.create_item(hub.id, admin.id, catalog.ItemFields(
+        "  Bút\x00   bi ", "do-dung-hoc-tap", description="Mực\x00 xanh"))
+    assert (item.title, item.description) == ("Bút bi", "Mực xanh")
+    assert item.search_text.strip() == "but bi do dung hoc tap muc xanh"
 
 
 # ---------------------------------------------------------------- a real phone browser

@@ -118,8 +118,9 @@ def checked_fields(f: ItemFields) -> ItemFields:
         raise CatalogError(_l("Vui lòng chọn tình trạng."), "condition")
     if not 1 <= f.quantity <= MAX_QUANTITY:
         raise CatalogError(_l("Số lượng từ 1 đến %(n)s.", n=MAX_QUANTITY), "quantity")
+    description = (f.description or "").replace("\x00", "").strip()[:4000]
     return ItemFields(title, f.category, clean_line(f.size, 32), f.condition, f.quantity,
-                      (f.description or "").strip()[:4000])
+                      description)
 
 
 def add_item(session, hub_id: int, f: ItemFields, photos: Iterable[images.SavedImage] = ()) -> Item:

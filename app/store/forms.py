@@ -15,7 +15,6 @@ from wtforms.validators import (
     InputRequired,
     Length,
     NumberRange,
-    ValidationError,
 )
 
 from ..services.catalog import (
@@ -26,17 +25,22 @@ from ..services.catalog import (
     CatalogQuery,
     ItemFields,
 )
+from ..services.text import clean_line
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+MAX_PAGE = 10_000
 
 
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-def _int_or_none(value):
+def _id_or_none(value):
     try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
+        number = int(value)
+    except (TypeError, ValueError):
         return None
+    return number if 0 < number <= MAX_ID else None
 
 
 class CatalogFilterForm(FlaskForm):
@@ -49,7 +53,7 @@ class CatalogFilterForm(FlaskForm):
                                              "autocomplete": "off", "maxlength": 100})
     category = SelectField(_l("Danh mục"), validate_choice=False)
     size = SelectField(_l("Cỡ"), validate_choice=False)
-    hub = SelectField(_l("Điểm phát"), coerce=_int_or_none, validate_choice=False)
+    hub = SelectField(_l("Điểm phát"), coerce=_id_or_none, validate_choice=False)
     available = BooleanField(_l("Chỉ món còn hàng"))
 
     def set_choices(self, sizes: list[str], hubs) -> None:
@@ -59,9 +63,9 @@ class CatalogFilterForm(FlaskForm):
 
     def query(self, page: int, hub_id: int | None = None) -> CatalogQuery:
         return CatalogQuery(
-            q=(self.q.data or "")[:100], category=self.category.data or "",
-            size=(self.size.data or "")[:32], hub_id=hub_id or self.hub.data,
-            available_only=bool(self.available.data), page=max(page, 1),
+            q=clean_line(self.q.data, 100), category=self.category.data or "",
+            size=clean_line(self.size.data, 32), hub_id=hub_id or self.hub.data,
+            available_only=bool(self.available.data), page=min(max(page, 1), MAX_PAGE),
         )
 
     def url_args(self) -> dict:
@@ -69,11 +73,6 @@ class CatalogFilterForm(FlaskForm):
         args = {"q": self.q.data, "category": self.category.data, "size": self.size.data,
                 "hub": self.hub.data, "available": "y" if self.available.data else None}
         return {k: v for k, v in args.items() if v}
-
-
-def _photo_count(_form, field):
-    if len(field.uploads()) > MAX_PHOTOS:
-        raise ValidationError(_l("Tối đa %(n)s ảnh cho một món.", n=MAX_PHOTOS))
 
 
 class PhotosField(MultipleFileField):
@@ -97,7 +96,7 @@ class ItemForm(FlaskForm):
         render_kw={"min": 1, "max": MAX_QUANTITY, "inputmode": "numeric"})
     description = TextAreaField(_l("Mô tả"), validators=[
         Length(max=4000, message=_l("Mô tả quá dài."))], render_kw={"rows": 4})
-    photos = PhotosField(_l("Ảnh (tối đa %(n)s)", n=MAX_PHOTOS), validators=[_photo_count],
+    photos = PhotosField(_l("Ảnh (tối đa %(n)s)", n=MAX_PHOTOS),
                          render_kw={"accept": "image/jpeg,image/png,image/webp"})
 
     def set_hubs(self, hubs) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Hub, Item
 from ..services import catalog, images
-from .forms import CatalogFilterForm, ItemForm
+from .forms import MAX_ID, CatalogFilterForm, ItemForm
 
 bp = Blueprint("store", __name__)
 
@@ -56,12 +56,14 @@ def catalog_page():
     return _catalog_page(None)
 
 
-@bp.get("/diem-phat/<slug>")
+@bp.get("/diem-phat/<string(maxlength=80):slug>")
 def hub(slug: str):
+    if not slug.replace("-", "").isalnum():
+        abort(404)
     return _catalog_page(db.first_or_404(select(Hub).where(Hub.slug == slug)))
 
 
-@bp.get("/do-tang/<int:item_id>")
+@bp.get(f"/do-tang/<int(max={MAX_ID}):item_id>")
 def item(item_id: int):
     item = db.first_or_404(select(Item).where(Item.id == item_id, Item.is_listed.is_(True)))
     return render_template("store/item.html", item=item)
