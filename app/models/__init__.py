@@ -1,13 +1,16 @@
 """All models, imported here so Alembic sees every table."""
+from .donation import Donation, DonationLine, DonationPhoto
 from .hub import Hub, HubWard
 from .item import Item, ItemPhoto
 from .notification import Notification
 from .request import ItemRequest, RequestEvent, RequestLine, WaitlistEntry
+from .signup import VolunteerSignup
 from .user import User, UserRole
 from .vendor import BankTransaction, Order, OrderLine, Product, ProductPhoto, Vendor
 
 __all__ = [
     "Hub", "HubWard", "Item", "ItemPhoto", "Notification", "ItemRequest", "RequestEvent",
     "RequestLine", "WaitlistEntry", "User", "UserRole",
+    "Donation", "DonationLine", "DonationPhoto", "VolunteerSignup",
     "Vendor", "Product", "ProductPhoto", "Order", "OrderLine", "BankTransaction",
 ]

@@ -28,6 +28,9 @@ class Item(db.Model):
     available: Mapped[int] = mapped_column(default=1)
     search_text: Mapped[str] = mapped_column(Text, default="")  # diacritic-folded title etc.
     is_listed: Mapped[bool] = mapped_column(default=True)
+    # The donation line it came from (None when listed directly); lets a donor see it given out.
+    donation_line_id: Mapped[int | None] = mapped_column(ForeignKey("donation_lines.id"),
+                                                         unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     hub = relationship("Hub", lazy="joined")
