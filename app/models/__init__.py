@@ -1,4 +1,5 @@
 """All models, imported here so Alembic sees every table."""
+from .delivery import DeliveryRun, Route, RunStop
 from .donation import Donation, DonationLine, DonationPhoto
 from .hub import Hub, HubWard
 from .item import Item, ItemPhoto
@@ -12,5 +13,6 @@ __all__ = [
     "Hub", "HubWard", "Item", "ItemPhoto", "Notification", "ItemRequest", "RequestEvent",
     "RequestLine", "WaitlistEntry", "User", "UserRole",
     "Donation", "DonationLine", "DonationPhoto", "VolunteerSignup",
+    "DeliveryRun", "Route", "RunStop",
     "Vendor", "Product", "ProductPhoto", "Order", "OrderLine", "BankTransaction",
 ]

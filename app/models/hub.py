@@ -20,6 +20,11 @@ class Hub(db.Model):
     pickup_place: Mapped[str] = mapped_column(String(255))
     pickup_hours: Mapped[str] = mapped_column(String(120))
     delivery_weekday: Mapped[int] = mapped_column(default=5)  # Monday=0 … Saturday=5
+    # The weekly run takes requests approved before the cut-off (local time, Asia/Ho_Chi_Minh)
+    # on the last `cutoff_weekday` on or before the delivery day; default Thursday 20:00.
+    cutoff_weekday: Mapped[int] = mapped_column(default=3)
+    cutoff_minutes: Mapped[int] = mapped_column(default=20 * 60)  # minutes after local midnight
+    stops_per_route: Mapped[int] = mapped_column(default=12)
     weekly_limit: Mapped[int] = mapped_column(default=3)
     retention_days: Mapped[int] = mapped_column(default=30)
     description: Mapped[str] = mapped_column(Text, default="")

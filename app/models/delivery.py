@@ -1,0 +1,89 @@
+"""The weekly delivery run of a hub: routes for the volunteers, the post-office dispatch, the
+pickup list, and the requests that could not be placed (flagged, with the reason).
+
+One run per hub and delivery date (UNIQUE), one stop per request in a run (UNIQUE): building
+again, or twice at once, adds what is new and duplicates nothing.
+"""
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+# Where a stop sits in the run.
+STOP_KINDS = ("route", "post", "pickup", "flagged")
+# How a stop ended (None while it is still to do).
+OUTCOMES = ("delivered", "missed", "to_stock", "returned")
+
+
+class DeliveryRun(db.Model):
+    __tablename__ = "delivery_runs"
+    __table_args__ = (UniqueConstraint("hub_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hub_id: Mapped[int] = mapped_column(ForeignKey("hubs.id", ondelete="CASCADE"))
+    date: Mapped[date]  # the delivery day (Vietnam local date)
+    cutoff_at: Mapped[datetime]  # UTC: requests approved later wait for the next run
+    built_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)  # the last build
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    hub = relationship("Hub", lazy="joined")
+    routes: Mapped[list["Route"]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="Route.number")
+    stops: Mapped[list["RunStop"]] = relationship(
+        back_populates="run", cascade="all, delete-orphan",
+        order_by="RunStop.id")
+
+
+class Route(db.Model):
+    """Stops of one ward, neighbours together, for one volunteer (None: nobody signed up)."""
+
+    __tablename__ = "delivery_routes"
+    __table_args__ = (UniqueConstraint("run_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("delivery_runs.id", ondelete="CASCADE"),
+                                        index=True)
+    number: Mapped[int]  # 1, 2, ... within the run
+    ward_code: Mapped[int]
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime | None]  # the volunteer set off: no more stops are added
+
+    run: Mapped[DeliveryRun] = relationship(back_populates="routes")
+    volunteer = relationship("User", lazy="joined")
+    stops: Mapped[list["RunStop"]] = relationship(
+        back_populates="route", order_by="RunStop.position")
+
+
+class RunStop(db.Model):
+    __tablename__ = "run_stops"
+    __table_args__ = (
+        UniqueConstraint("run_id", "request_id"),
+        Index("ix_run_stops_request", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("delivery_runs.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("item_requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # STOP_KINDS
+    route_id: Mapped[int | None] = mapped_column(
+        ForeignKey("delivery_routes.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    flag_reason: Mapped[str | None] = mapped_column(String(255))
+    tracking_number: Mapped[str | None] = mapped_column(String(40))  # post office
+    code_attempts: Mapped[int] = mapped_column(default=0)  # wrong student codes typed
+    outcome: Mapped[str | None] = mapped_column(String(10))  # OUTCOMES
+    outcome_note: Mapped[str | None] = mapped_column(String(255))
+    outcome_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome_at: Mapped[datetime | None]
+
+    run: Mapped[DeliveryRun] = relationship(back_populates="stops")
+    route: Mapped[Route | None] = relationship(back_populates="stops")
+    request = relationship("ItemRequest", lazy="joined")
+    outcome_by = relationship("User")
+
+
+__all__ = ["DeliveryRun", "Route", "RunStop"]
