@@ -73,6 +73,11 @@ def register_blueprints(app: Flask) -> None:
     from .notifications.routes import bp as notifications_bp
     from .requests.routes import bp as requests_bp
     from .store.routes import bp as store_bp
+    from .shop.routes import bp as shop_bp
+    from .vendors.routes import bp as vendors_bp
+    from .webhooks.routes import bp as webhooks_bp
 
     for bp in (main_bp, accounts_bp, store_bp, requests_bp, notifications_bp):
+        app.register_blueprint(bp)
+    for bp in (shop_bp, vendors_bp, webhooks_bp):  # youth start-ups (issue #4)
         app.register_blueprint(bp)
