@@ -218,6 +218,18 @@ def test_a_double_submit_is_one_order(app, shop):
     assert order_count() == 1 and stock(honey_id) == 3
 
 
+def test_the_key_of_someone_elses_order_leads_nowhere(db, shop):
+    vendor, honey, _wax = shop
+    pickup = Delivery("pickup", "A", "0912345678", consent=True)
+    buyer = factories.make_user()
+    mine = orders.submit_order(vendor.id, {honey.id: 1}, pickup, buyer.id, idempotency_key="k1")
+    assert orders.submit_order(vendor.id, {honey.id: 1}, pickup, buyer.id, "k1").id == mine.id
+    for other_buyer in (None, factories.make_user().id):
+        with pytest.raises(orders.OrderError):
+            orders.submit_order(vendor.id, {honey.id: 1}, pickup, other_buyer, "k1")
+    assert order_count() == 1 and stock(honey.id) == 4
+
+
 # ---------------------------------------------------------------- the vendor's side
 
 def place(vendor, product, qty=1, **kw) -> Order:

@@ -90,8 +90,12 @@ def _release(order: Order) -> None:
         )
 
 
-def by_key(idempotency_key: str) -> Order | None:
-    return db.session.scalar(select(Order).where(Order.idempotency_key == idempotency_key))
+def _by_key(idempotency_key: str, vendor_id: int, buyer_id: int | None) -> Order | None:
+    """The order a form with this key already made; the key of someone else's order is no way in."""
+    order = db.session.scalar(select(Order).where(Order.idempotency_key == idempotency_key))
+    if order is not None and (order.vendor_id, order.buyer_id) != (vendor_id, buyer_id):
+        raise OrderError(_l("Phiên đặt hàng đã hết hạn. Vui lòng tải lại trang và đặt lại."))
+    return order
 
 
 def _create(vendor_id: int, quantities: dict[int, int], delivery: Delivery,
@@ -148,11 +152,11 @@ def submit_order(vendor_id: int, quantities: dict[int, int], delivery: Delivery,
     """
     try:
         with write_transaction():
-            if idempotency_key and (done := by_key(idempotency_key)):
+            if idempotency_key and (done := _by_key(idempotency_key, vendor_id, buyer_id)):
                 return done
             return _create(vendor_id, quantities, delivery, buyer_id, idempotency_key)
     except IntegrityError:
-        done = by_key(idempotency_key) if idempotency_key else None
+        done = _by_key(idempotency_key, vendor_id, buyer_id) if idempotency_key else None
         if done is None:
             raise
         return done
