@@ -83,7 +83,8 @@ def test_guest_orders_and_the_page_shows_a_scannable_vietqr(client, shop):
     order = _db.session.scalar(select(Order))
     assert resp.headers["Location"].endswith(f"/don-hang/{order.token}")
     assert order.total == 2 * 150_000 + 35_000 and order.status == "awaiting_payment"
-    assert (order.buyer_id, order.recipient_name, order.phone) == (None, "Phạm Thị Mua", "+84912345678")
+    assert (order.buyer_id, order.recipient_name, order.phone) == (
+        None, "Phạm Thị Mua", "+84912345678")
     assert re.fullmatch(r"DH[0-9A-HJKMNP-TV-Z]{6}", order.code) and len(order.token) >= 40
     assert [(ln.product_name, ln.unit_price, ln.quantity) for ln in order.lines] == [
         ("Mật ong rừng 500 ml", 150_000, 2), ("Sáp ong", 35_000, 1)]
@@ -249,7 +250,8 @@ def test_vendor_confirms_a_payment_by_hand_then_hands_over(client, shop, login_a
     assert resp.status_code == 303
     _db.session.expire_all()
     order = _db.session.get(Order, order.id)
-    assert (order.status, order.paid_via, order.confirmed_by_id) == ("paid", "manual", vendor.user_id)
+    assert (order.status, order.paid_via, order.confirmed_by_id) == (
+        "paid", "manual", vendor.user_id)
     paid_at = order.paid_at
     assert paid_at is not None
     assert "đã nhận được tiền" in _db.session.scalar(
@@ -324,7 +326,8 @@ def test_sales_are_counted_on_the_vietnamese_day(db, shop):
 
 
 def test_chart_bars_scale_to_the_best_day():
-    bars = orders.chart_bars([(date(2025, 7, 1), 0), (date(2025, 7, 2), 50), (date(2025, 7, 3), 100)])
+    bars = orders.chart_bars([(date(2025, 7, 1), 0), (date(2025, 7, 2), 50),
+                              (date(2025, 7, 3), 100)])
     assert [b.height for b in bars] == [0, orders.CHART_HEIGHT / 2, orders.CHART_HEIGHT]
     assert all(b.y + b.height == orders.CHART_HEIGHT for b in bars)
     assert bars[0].x < bars[1].x < bars[2].x < orders.CHART_WIDTH

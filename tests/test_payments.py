@@ -92,7 +92,8 @@ def test_the_code_is_found_however_the_bank_writes_it(client, order, secret, des
     description = description.format(code=code, lower=code.lower(), dashed=f"DH-{code[2:]}",
                                      spaced=f"DH {code[2:5]} {code[5:]}")
     assert payments.codes_in(description) == [code]
-    assert deliver(client, transfer(order, description=description)).get_json()["status"] == "applied"
+    resp = deliver(client, transfer(order, description=description))
+    assert resp.get_json()["status"] == "applied"
 
 
 def test_a_naive_time_is_vietnamese_local_time():
