@@ -69,6 +69,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.routes import bp as accounts_bp
+    from .delivery.routes import bp as delivery_bp
     from .main.routes import bp as main_bp
     from .notifications.routes import bp as notifications_bp
     from .requests.routes import bp as requests_bp
@@ -79,5 +80,6 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, accounts_bp, store_bp, requests_bp, notifications_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(delivery_bp)  # the weekly run (issue #3)
     for bp in (shop_bp, vendors_bp, webhooks_bp):  # youth start-ups (issue #4)
         app.register_blueprint(bp)

@@ -78,3 +78,25 @@ def register(app: Flask) -> None:
         click.echo(f"Tài khoản mẫu (mật khẩu chung: {result.password}):")
         for role, name, phone in result.accounts:
             click.echo(f"  {role:<10} {display_phone(phone)}  {name}")
+
+    @app.cli.group("batches")
+    def batches_group():
+        """The weekly delivery run of a hub."""
+
+    @batches_group.command("build")
+    @click.option("--hub", "hub_id", type=int, required=True, help="Hub id.")
+    @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                  help="Delivery date YYYY-MM-DD (default: the hub's next delivery day).")
+    def batches_build(hub_id, day):
+        """Build the run (routes, post-office dispatch, pickup list); safe to run again."""
+        from .services import runs
+        try:
+            result = runs.build_run(hub_id, day=day.date() if day else None)
+        except LookupError:
+            raise click.ClickException(f"Không có điểm phát {hub_id}.") from None
+        except runs.RunError as exc:
+            raise click.ClickException(str(exc.message)) from None
+        click.echo(f"Chuyến {result.date.isoformat()} (#{result.run_id}): "
+                   f"{'mới lập' if result.created else 'đã có, lập lại'}; "
+                   f"thêm {result.added} bưu kiện; {result.late} yêu cầu duyệt sau hạn chốt "
+                   f"chờ chuyến sau.")

@@ -357,3 +357,119 @@ def test_dispatch_csv_has_a_bom_every_parcel_and_no_spreadsheet_formulas(hub, or
     row = text.splitlines()[1].split(",")
     assert row[2] == "'=HYPERLINK(1)" and row[3] == "0987 654 321"
     assert row[4:7] == ["12 Hàng Bạc", "Phường Hoàn Kiếm", "Thành phố Hà Nội"]
+
+
+# ------------------------------------------------------------------ pages
+
+def test_the_build_button_builds_the_run_and_the_page_shows_it(client, login_as, hub, organizer):
+    approved(hub, organizer, name="Trần Thị Bình", street="12 Nguyễn Huệ")
+    approved(hub, organizer, "post", HOAN_KIEM, "12 Hàng Bạc", "Lan", province=HA_NOI)
+    login_as(user=make_user(roles=("volunteer",), hub=hub))
+    page = client.get(f"/giao-hang/{hub.id}?date={SATURDAY.isoformat()}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Chuyến giao Thứ Bảy, 4/1/2031" in html and "Thứ Năm 20:00, 2/1/2031" in html
+    assert "1 giao tận tay, 1 gửi bưu điện, 0 nhận tại điểm phát" in html
+    assert "Chưa có ai đăng ký giao ngày này" in html
+
+    resp = client.post(f"/giao-hang/{hub.id}/lap-chuyen", data={"date": SATURDAY.isoformat()})
+    assert resp.status_code == 303
+    assert resp.location.endswith(f"/giao-hang/{hub.id}?date=2031-01-04")
+    html = client.get(resp.location).get_data(as_text=True)
+    assert "Đã lập chuyến Thứ Bảy, 4/1/2031: thêm 2 bưu kiện." in html
+    assert "Tuyến 1" in html and "Chưa có người nhận tuyến" in html
+    assert "Gửi bưu điện: 1 bưu kiện" in html
+    again = client.post(f"/giao-hang/{hub.id}/lap-chuyen", data={"date": SATURDAY.isoformat()},
+                        follow_redirects=True)
+    assert "Chuyến Thứ Bảy, 4/1/2031 đã đủ: không có yêu cầu mới." in again.get_data(as_text=True)
+    assert count(RunStop) == 2
+
+
+@pytest.mark.parametrize("day, message", [
+    ("2020-01-04", "Ngày giao Thứ Bảy, 4/1/2020 đã qua"),
+    ("2031-01-05", "Chủ Nhật, 5/1/2031 không phải ngày giao của điểm phát"),
+    ("04/01/2031", "Vui lòng chọn ngày giao (ngày/tháng/năm)."),
+    ("", "Vui lòng chọn ngày giao (ngày/tháng/năm)."),
+])
+def test_a_bad_day_comes_back_with_the_message_and_builds_nothing(client, login_as, hub,
+                                                                  day, message):
+    login_as("organizer", hub=hub)
+    resp = client.post(f"/giao-hang/{hub.id}/lap-chuyen", data={"date": day})
+    assert resp.status_code == 422
+    assert message in resp.get_data(as_text=True)
+    assert count(DeliveryRun) == 0
+
+
+def test_printables_show_routes_pick_list_dispatch_labels_and_pickups(client, login_as, hub,
+                                                                      organizer):
+    volunteer = sign_up(hub, SATURDAY, "Trần Văn Hùng")
+    hand = approved(hub, organizer, name="Trần Thị Bình", street="12 Nguyễn Huệ")
+    post = approved(hub, organizer, "post", HOAN_KIEM, "12 Hàng Bạc", "Lê Văn Lan",
+                    province=HA_NOI)
+    pickup = approved(hub, organizer, "pickup", name="Ngô Minh")
+    run_id = runs.build_run(hub.id, organizer.id, today=TODAY).run_id
+    route_id = _db.session.scalar(select(Route.id))
+    login_as(user=volunteer)
+
+    sheet = client.get(f"/giao-hang/tuyen/{route_id}").get_data(as_text=True)
+    assert "Tuyến 1 — Xã Tân Phước 1" in sheet and "Trần Văn Hùng" in sheet
+    assert "Trần Thị Bình" in sheet and "0987 654 321" in sheet and hand.code in sheet
+    assert "12 Nguyễn Huệ, Xã Tân Phước 1, Đồng Tháp" in sheet and "Vở kẻ ngang" in sheet
+    assert sheet.count("<svg") == 1 and 'class="stop-qr"' in sheet
+
+    pick = client.get(f"/giao-hang/chuyen/{run_id}/nhat-hang").get_data(as_text=True)
+    assert "Tổng cộng lấy từ kho" in pick and "Tuyến 1 — Xã Tân Phước 1" in pick
+    assert "Gửi bưu điện" in pick and "Nhận tại điểm phát" in pick
+
+    dispatch = client.get(f"/giao-hang/chuyen/{run_id}/buu-dien").get_data(as_text=True)
+    assert post.code in dispatch and "Lê Văn Lan" in dispatch and "Nhãn địa chỉ" in dispatch
+    assert dispatch.count("<svg") == 1
+    csv_resp = client.get(f"/giao-hang/chuyen/{run_id}/buu-dien.csv")
+    assert csv_resp.mimetype == "text/csv" and "attachment" in csv_resp.headers[
+        "Content-Disposition"]
+    assert post.code in csv_resp.get_data(as_text=True)
+
+    pickups = client.get(f"/giao-hang/chuyen/{run_id}/nhan-tai-diem-phat")
+    assert pickup.code in pickups.get_data(as_text=True)
+
+
+def test_run_pages_are_404_for_other_hubs_and_students(client, login_as, hub, organizer):
+    approved(hub, organizer)
+    run_id = runs.build_run(hub.id, organizer.id, today=TODAY).run_id
+    route_id = _db.session.scalar(select(Route.id))
+    stop_id = _db.session.scalar(select(RunStop.id))
+    urls = [f"/giao-hang/{hub.id}", f"/giao-hang/{hub.id}/quet",
+            f"/giao-hang/chuyen/{run_id}/nhat-hang", f"/giao-hang/tuyen/{route_id}",
+            f"/giao-hang/chuyen/{run_id}/buu-dien", f"/giao-hang/chuyen/{run_id}/buu-dien.csv",
+            f"/giao-hang/chuyen/{run_id}/nhan-tai-diem-phat"]
+    posts = [f"/giao-hang/{hub.id}/lap-chuyen", f"/giao-hang/tuyen/{route_id}/xuat-phat",
+             f"/giao-hang/chuyen/{run_id}/san-sang", f"/giao-hang/buu-kien/{stop_id}/buu-gui",
+             f"/giao-hang/{hub.id}/quet/xac-nhan"]
+    for roles, hub_ in ((("volunteer",), make_hub()), (("student",), None)):
+        login_as(*roles, hub=hub_)
+        assert [client.get(u).status_code for u in urls] == [404] * len(urls)
+        assert [client.post(u, data={"date": SATURDAY.isoformat(), "tracking_number":
+                                     "EB123456789VN", "ma": "0D-4K7P", "student_code": "1234"}
+                            ).status_code for u in posts] == [404] * len(posts)
+    assert client.get("/giao-hang").status_code == 404  # the student has no hub to deliver for
+    assert count(RunStop) == 1 and _db.session.scalar(select(Route.started_at)) is None
+
+
+def test_the_staff_menu_lands_on_the_only_hub(client, login_as, hub):
+    login_as("volunteer", hub=hub)
+    assert client.get("/giao-hang").location.endswith(f"/giao-hang/{hub.id}")
+
+
+def test_flask_batches_build(app, hub, organizer):
+    approved(hub, organizer)
+    cli = app.test_cli_runner()
+    out = cli.invoke(args=["batches", "build", "--hub", str(hub.id), "--date", "2031-01-04"])
+    assert out.exit_code == 0, out.output
+    assert "Chuyến 2031-01-04" in out.output and "mới lập; thêm 1 bưu kiện" in out.output
+    again = cli.invoke(args=["batches", "build", "--hub", str(hub.id), "--date", "2031-01-04"])
+    assert "đã có, lập lại; thêm 0 bưu kiện" in again.output
+    past = cli.invoke(args=["batches", "build", "--hub", str(hub.id), "--date", "2020-01-04"])
+    assert past.exit_code == 1 and "đã qua" in past.output
+    missing = cli.invoke(args=["batches", "build", "--hub", "999"])
+    assert missing.exit_code == 1 and "Không có điểm phát 999." in missing.output
+    assert count(RunStop) == 1

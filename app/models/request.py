@@ -45,6 +45,8 @@ class ItemRequest(DeliveryDetails, db.Model):
     status: Mapped[str] = mapped_column(String(20), default="submitted")
     reject_reason: Mapped[str | None] = mapped_column(String(255))
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # Four digits shown only to the student; they tell it to whoever hands the parcel over.
+    handover_code: Mapped[str | None] = mapped_column(String(4))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -34,6 +34,8 @@ STATUS_LABELS = {
     "delivered": _l("Đã nhận"),
     "cancelled": _l("Đã hủy"),
     "rejected": _l("Bị từ chối"),
+    # Only ever an event: a missed delivery puts the request back to "approved" for the next run.
+    "missed": _l("Giao chưa thành công"),
 }
 METHOD_LABELS = {
     "pickup": _l("Nhận tại điểm phát"),
@@ -46,12 +48,14 @@ DISPATCH_STATUS = {"pickup": "ready_for_pickup", "volunteer": "out_for_delivery"
 # Who may move a request from one status to the next (the student may only cancel).
 TRANSITIONS = {
     "submitted": {"approved", "rejected", "cancelled"},
-    "approved": {"packed", "rejected", "cancelled"},
-    "packed": {"out_for_delivery", "at_post_office", "ready_for_pickup", "rejected"},
-    "out_for_delivery": {"delivered", "packed"},
-    "at_post_office": {"delivered", "packed"},
-    "ready_for_pickup": {"delivered", "packed"},
+    "approved": {"packed", "rejected", "cancelled", "missed"},
+    "packed": {"out_for_delivery", "at_post_office", "ready_for_pickup", "rejected", "missed"},
+    "out_for_delivery": {"delivered", "packed", "missed"},
+    "at_post_office": {"delivered", "packed", "cancelled"},  # cancelled: returned by the post
+    "ready_for_pickup": {"delivered", "packed", "missed"},
 }
+# Where a "missed" event leaves the request: back in line for the next weekly run.
+AFTER_MISSED = "approved"
 
 
 class RequestError(Exception):
@@ -293,7 +297,7 @@ def _create(user_id: int, hub: Hub, items: list[Item], d: Delivery, today: date,
         code=code, user_id=user_id, hub_id=hub.id, method=d.method,
         recipient_name=d.recipient_name, phone=d.phone, province_code=d.province_code,
         ward_code=d.ward_code, street=d.street or None, consent_at=utcnow(),
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, handover_code=f"{secrets.randbelow(10_000):04d}",
         lines=[RequestLine(item_id=i, quantity=1) for i in ids],
     )
     _log(req, "submitted")
@@ -438,28 +442,75 @@ def cancel_request(user_id: int, request_id: int, today: date | None = None) -> 
     return req
 
 
+def _step(req: ItemRequest, status: str, note: str, actor_id: int, today: date) -> None:
+    """One move along TRANSITIONS; the caller holds the transaction and has checked the actor."""
+    allowed = TRANSITIONS.get(req.status, set())
+    if status not in allowed or status in DISPATCH_STATUS.values() \
+            and status != DISPATCH_STATUS[req.method]:
+        raise RequestError(_l("Không thể chuyển từ “%(a)s” sang “%(b)s”.",
+                              a=STATUS_LABELS[req.status], b=STATUS_LABELS.get(status, status)))
+    note = clean_line(note, 255)
+    if status == "rejected" and not note:
+        raise RequestError(_l("Vui lòng ghi lý do từ chối."), "note")
+    if status == "missed" and not note:
+        raise RequestError(_l("Vui lòng ghi lý do giao chưa thành công."), "note")
+    if status in RELEASED_STATUSES:
+        _close_and_release(req, status, note, actor_id, today)
+    elif status == "missed":
+        _log(req, status, note, actor_id)
+        req.status = AFTER_MISSED
+    else:
+        _log(req, status, note, actor_id)
+
+
+def advance(req: ItemRequest, status: str, actor_id: int, note: str = "",
+            today: date | None = None) -> None:
+    """Move an approved request on to `status`, logging the steps of its path it skipped (a parcel
+    handed over was packed and sent out), and tell the student once. Raises RequestError.
+
+    For services that hold their own transaction and have checked that the actor acts for the hub.
+    """
+    path = ["approved", "packed", DISPATCH_STATUS[req.method], "delivered"]
+    if req.status in path and status in path:
+        for skipped in path[path.index(req.status) + 1:path.index(status)]:
+            _step(req, skipped, "", actor_id, today or local_today())
+    _step(req, status, note, actor_id, today or local_today())
+    _tell(req, status)
+
+
+def record_missed(req: ItemRequest, reason: str, actor_id: int, to_stock: bool = False,
+                  today: date | None = None) -> None:
+    """A delivery that did not happen: a "missed" event with the reason, and the request goes back
+    in line for the next run — or, `to_stock`, is cancelled and its items go back to stock.
+    Same contract as `advance`."""
+    today = today or local_today()
+    _step(req, "missed", reason, actor_id, today)
+    if to_stock:
+        _step(req, "cancelled", reason, actor_id, today)
+        message = _l("Yêu cầu %(code)s: giao chưa thành công (%(reason)s); món đồ đã được trả "
+                     "về điểm phát.", code=req.code, reason=clean_line(reason, 255))
+    else:
+        message = _l("Yêu cầu %(code)s: giao chưa thành công (%(reason)s). Đoàn sẽ giao lại ở "
+                     "chuyến sau.", code=req.code, reason=clean_line(reason, 255))
+    notify(req.user_id, message, tracking_path(req.id))
+
+
+def _tell(req: ItemRequest, status: str) -> None:
+    notify(req.user_id, _l("Yêu cầu %(code)s: %(status)s.", code=req.code,
+                           status=STATUS_LABELS[status]), tracking_path(req.id))
+
+
 def change_status(actor_id: int, request_id: int, status: str, note: str = "",
                   today: date | None = None) -> ItemRequest:
-    """A volunteer/organizer of the request's hub (or an admin) moves it along its timeline."""
+    """A volunteer/organizer of the request's hub (or an admin) moves it one step along its
+    timeline."""
     with write_transaction():
         req = db.session.get(ItemRequest, request_id)
         actor = db.session.get(User, actor_id)
         if req is None or actor is None or not acts_for_hub(actor, req.hub_id):
             raise LookupError(request_id)
-        allowed = TRANSITIONS.get(req.status, set())
-        if status not in allowed or status in DISPATCH_STATUS.values() \
-                and status != DISPATCH_STATUS[req.method]:
-            raise RequestError(_l("Không thể chuyển từ “%(a)s” sang “%(b)s”.",
-                                  a=STATUS_LABELS[req.status], b=STATUS_LABELS.get(status, status)))
-        note = clean_line(note, 255)
-        if status == "rejected" and not note:
-            raise RequestError(_l("Vui lòng ghi lý do từ chối."), "note")
-        if status in RELEASED_STATUSES:
-            _close_and_release(req, status, note, actor_id, today or local_today())
-        else:
-            _log(req, status, note, actor_id)
-        notify(req.user_id, _l("Yêu cầu %(code)s: %(status)s.", code=req.code,
-                               status=STATUS_LABELS[status]), tracking_path(req.id))
+        _step(req, status, note, actor_id, today or local_today())
+        _tell(req, status)
     return req
 
 

@@ -1,0 +1,279 @@
+"""The weekly run for the hub's volunteers and organizers: the run page with its build button,
+the printables (pick list, route sheets, post-office dispatch with labels and CSV, pickup list),
+and the hand-over (scan page, confirm with the student's code, missed, post office)."""
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..models import Hub, Route, RunStop
+from ..services import geo, handover, runs
+from ..services.formatting import local_today
+from ..services.requests import METHOD_LABELS, STATUS_LABELS, acts_for_hub
+from ..services.vietqr import qr_svg
+from .forms import (
+    BuildForm,
+    ConfirmForm,
+    DayForm,
+    MissedForm,
+    PostResultForm,
+    ScanForm,
+    TrackingForm,
+)
+
+bp = Blueprint("delivery", __name__, url_prefix="/giao-hang")
+
+
+@bp.context_processor
+def _helpers():
+    return {"status_labels": STATUS_LABELS, "method_labels": METHOD_LABELS,
+            "address": runs.address, "items_text": runs.items_text,
+            "flag_label": runs.flag_label, "parcel_qr": _parcel_qr, "ward_name": geo.ward_name}
+
+
+def _parcel_qr(req):
+    """A parcel's QR code: the scan page of its hub with its code, for any phone camera."""
+    return qr_svg(url_for("delivery.scan", hub_id=req.hub_id, ma=req.code, _external=True))
+
+
+def _staff_hub(hub_id: int) -> Hub:
+    hub = db.get_or_404(Hub, hub_id)
+    return hub if acts_for_hub(current_user, hub.id) else abort(404)
+
+
+def _run(run_id: int):
+    return runs.get_run(run_id, current_user) or abort(404)
+
+
+@bp.get("")
+@login_required
+def index():
+    hubs = runs.staff_hubs(current_user) if current_user.is_staff else []
+    if len(hubs) == 1:
+        return redirect(url_for(".run_page", hub_id=hubs[0].id))
+    return render_template("delivery/index.html", hubs=hubs) if hubs else abort(404)
+
+
+def _render_run(hub: Hub, day, form: BuildForm, day_form: DayForm | None = None,
+                status: int = 200):
+    return render_template(
+        "delivery/run.html", hub=hub, view=runs.overview(hub, day), form=form,
+        day_form=day_form or DayForm(formdata=None, date=day.isoformat())), status
+
+
+@bp.get("/<int:hub_id>")
+@login_required
+def run_page(hub_id: int):
+    """The run of a day (default: the next delivery day); a past day shows its run, if any."""
+    hub = _staff_hub(hub_id)
+    day_form = DayForm(formdata=request.args if "date" in request.args else None)
+    if "date" in request.args:
+        day_form.validate()
+    day = day_form.day or runs.next_delivery_date(hub, local_today())
+    return _render_run(hub, day, BuildForm(formdata=None, date=day.isoformat()), day_form)
+
+
+@bp.post("/<int:hub_id>/lap-chuyen")
+@login_required
+def build(hub_id: int):
+    hub = _staff_hub(hub_id)
+    form = BuildForm()
+    if form.validate_on_submit():
+        try:
+            result = runs.build_run(hub.id, current_user.id, form.day)
+        except runs.RunError as exc:
+            form.show(exc)
+        else:
+            flash(_("Đã lập chuyến %(day)s: thêm %(n)s bưu kiện.", n=result.added,
+                    day=format_date(result.date, "EEEE, d/M/yyyy")) if result.added else
+                  _("Chuyến %(day)s đã đủ: không có yêu cầu mới.",
+                    day=format_date(result.date, "EEEE, d/M/yyyy")), "success")
+            if result.late:
+                flash(_("%(n)s yêu cầu được duyệt sau hạn chốt sẽ đi chuyến sau.", n=result.late))
+            return redirect(url_for(".run_page", hub_id=hub.id, date=result.date.isoformat()),
+                            code=303)
+    return _render_run(hub, form.day or runs.next_delivery_date(hub, local_today()), form,
+                       status=422)
+
+
+# ---------------------------------------------------------------- printables
+
+@bp.get("/chuyen/<int:run_id>/nhat-hang")
+@login_required
+def pick_list(run_id: int):
+    run = _run(run_id)
+    totals, sections = runs.pick_list(run)
+    return render_template("delivery/pick_list.html", run=run, totals=totals, sections=sections)
+
+
+@bp.get("/tuyen/<int:route_id>")
+@login_required
+def route_sheet(route_id: int):
+    route = db.get_or_404(Route, route_id)
+    _run(route.run_id)
+    return render_template("delivery/route.html", route=route, run=route.run)
+
+
+@bp.get("/chuyen/<int:run_id>/buu-dien")
+@login_required
+def dispatch(run_id: int):
+    return _render_dispatch(_run(run_id))
+
+
+def _render_dispatch(run, errors: dict | None = None, status: int = 200):
+    """The dispatch page; `errors` maps a stop id to the form that came back with messages."""
+    return render_template("delivery/dispatch.html", run=run, stops=runs.stops_of(run, "post"),
+                           errors=errors or {}, tracking_form=TrackingForm(formdata=None),
+                           result_form=PostResultForm(formdata=None)), status
+
+
+@bp.get("/chuyen/<int:run_id>/buu-dien.csv")
+@login_required
+def dispatch_csv(run_id: int):
+    run = _run(run_id)
+    name = f"buu-dien-{run.hub.slug}-{run.date.isoformat()}.csv"
+    return Response(runs.dispatch_csv(run), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/chuyen/<int:run_id>/nhan-tai-diem-phat")
+@login_required
+def pickup_list(run_id: int):
+    run = _run(run_id)
+    return render_template("delivery/pickup.html", run=run, stops=runs.stops_of(run, "pickup"))
+
+
+# ---------------------------------------------------------------- moving parcels on
+
+@bp.post("/tuyen/<int:route_id>/xuat-phat")
+@login_required
+def start_route(route_id: int):
+    try:
+        moved = handover.start_route(current_user.id, route_id)
+    except LookupError:
+        abort(404)
+    flash(_("Tuyến đã xuất phát: %(n)s bưu kiện đang được giao.", n=moved), "success")
+    return redirect(url_for(".route_sheet", route_id=route_id), code=303)
+
+
+@bp.post("/chuyen/<int:run_id>/san-sang")
+@login_required
+def ready_pickups(run_id: int):
+    try:
+        moved = handover.ready_pickups(current_user.id, run_id)
+    except LookupError:
+        abort(404)
+    flash(_("%(n)s bưu kiện đã sẵn sàng; các bạn nhận đã được báo.", n=moved), "success")
+    return redirect(url_for(".pickup_list", run_id=run_id), code=303)
+
+
+def _post_action(stop_id: int, form, act):
+    """Run a post-office action on a dispatch row; its errors come back next to that row."""
+    stop = db.get_or_404(RunStop, stop_id)
+    run = _run(stop.run_id)
+    if form.validate_on_submit():
+        try:
+            act()
+        except LookupError:
+            abort(404)
+        except handover.HandoverError as exc:
+            form.show(exc)
+        else:
+            return redirect(url_for(".dispatch", run_id=run.id, _anchor=f"p{stop.id}"), code=303)
+    return _render_dispatch(run, {stop.id: form}, 422)
+
+
+@bp.post("/buu-kien/<int:stop_id>/buu-gui")
+@login_required
+def post_sent(stop_id: int):
+    form = TrackingForm()
+    return _post_action(stop_id, form, lambda: handover.post_sent(
+        current_user.id, stop_id, form.tracking_number.data))
+
+
+@bp.post("/buu-kien/<int:stop_id>/ket-qua")
+@login_required
+def post_result(stop_id: int):
+    form = PostResultForm()
+    return _post_action(stop_id, form, lambda: handover.post_result(
+        current_user.id, stop_id, form.result.data == "delivered", form.reason.data))
+
+
+# ---------------------------------------------------------------- the scan page
+
+def _render_scan(hub: Hub, code: str = "", scan_form=None, confirm_form=None, missed_form=None,
+                 status: int = 200):
+    """The scan page, showing the parcel of `code` when there is one to hand over."""
+    scan_form = scan_form or ScanForm(formdata=None, ma=code)
+    stop = None
+    if code and not scan_form.errors:
+        try:
+            stop = handover.lookup(current_user.id, hub.id, code)
+        except handover.HandoverError as exc:
+            scan_form.show(exc)
+    if stop:
+        scan_form.ma.data = stop.request.code  # as printed, whatever was typed or scanned
+        confirm_form = confirm_form or ConfirmForm(formdata=None, ma=stop.request.code)
+        missed_form = missed_form or MissedForm(formdata=None, ma=stop.request.code)
+    return render_template("delivery/scan.html", hub=hub, stop=stop, scan_form=scan_form,
+                           confirm_form=confirm_form, missed_form=missed_form,
+                           max_attempts=handover.MAX_CODE_ATTEMPTS), status
+
+
+@bp.get("/<int:hub_id>/quet")
+@login_required
+def scan(hub_id: int):
+    hub = _staff_hub(hub_id)
+    form = ScanForm(formdata=request.args if "ma" in request.args else None)
+    return _render_scan(hub, form.ma.data or "", form)
+
+
+@bp.post("/<int:hub_id>/quet/xac-nhan")
+@login_required
+def confirm(hub_id: int):
+    hub = _staff_hub(hub_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            stop = handover.confirm(current_user.id, hub.id, form.ma.data, form.student_code.data)
+        except handover.HandoverError as exc:
+            if exc.field != "student_code":  # the parcel itself: say so at the top
+                flash(str(exc.message), "error")
+                return redirect(url_for(".scan", hub_id=hub.id), code=303)
+            form.show(exc)
+        else:
+            flash(_("Đã giao bưu kiện %(code)s cho %(name)s.", code=stop.request.code,
+                    name=stop.request.recipient_name), "success")
+            return redirect(url_for(".scan", hub_id=hub.id), code=303)
+    return _render_scan(hub, form.ma.data, confirm_form=form, status=422)
+
+
+@bp.post("/<int:hub_id>/quet/khong-thanh-cong")
+@login_required
+def missed(hub_id: int):
+    hub = _staff_hub(hub_id)
+    form = MissedForm()
+    if form.validate_on_submit():
+        try:
+            stop = handover.missed(current_user.id, hub.id, form.ma.data, form.reason.data,
+                                   to_stock=form.then.data == "stock")
+        except handover.HandoverError as exc:
+            if exc.field != "reason":
+                flash(str(exc.message), "error")
+                return redirect(url_for(".scan", hub_id=hub.id), code=303)
+            form.show(exc)
+        else:
+            flash(_("Đã ghi bưu kiện %(code)s giao chưa thành công.", code=stop.request.code),
+                  "success")
+            return redirect(url_for(".scan", hub_id=hub.id), code=303)
+    return _render_scan(hub, form.ma.data, missed_form=form, status=422)
