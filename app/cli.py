@@ -79,6 +79,21 @@ def register(app: Flask) -> None:
         for role, name, phone in result.accounts:
             click.echo(f"  {role:<10} {display_phone(phone)}  {name}")
 
+    @app.cli.group("privacy")
+    def privacy_group():
+        """Personal data (Decree 13/2023/NĐ-CP)."""
+
+    @privacy_group.command("purge")
+    @click.option("--dry-run", is_flag=True, help="Only count what would be erased.")
+    def privacy_purge(dry_run):
+        """Erase phones and street addresses past each hub's retention period (safe to rerun)."""
+        from .services import privacy
+        result = privacy.purge(dry_run=dry_run)
+        verb = "Sẽ xóa" if dry_run else "Đã xóa"
+        click.echo(f"{verb} số điện thoại và địa chỉ: {result.requests} yêu cầu, "
+                   f"{result.waitlist} mục danh sách chờ, {result.donations} quà tặng."
+                   + (" (chạy thử: chưa thay đổi gì)" if dry_run else ""))
+
     @app.cli.group("batches")
     def batches_group():
         """The weekly delivery run of a hub."""
