@@ -70,9 +70,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .accounts.routes import bp as accounts_bp
     from .delivery.routes import bp as delivery_bp
+    from .dashboard.routes import bp as dashboard_bp
+    from .donations.routes import bp as donations_bp
     from .main.routes import bp as main_bp
     from .notifications.routes import bp as notifications_bp
     from .requests.routes import bp as requests_bp
+    from .review.routes import bp as review_bp
     from .store.routes import bp as store_bp
     from .shop.routes import bp as shop_bp
     from .vendors.routes import bp as vendors_bp
@@ -81,5 +84,7 @@ def register_blueprints(app: Flask) -> None:
     for bp in (main_bp, accounts_bp, store_bp, requests_bp, notifications_bp):
         app.register_blueprint(bp)
     app.register_blueprint(delivery_bp)  # the weekly run (issue #3)
+    for bp in (donations_bp, review_bp, dashboard_bp):  # donations in, the hub's desk (issue #3)
+        app.register_blueprint(bp)
     for bp in (shop_bp, vendors_bp, webhooks_bp):  # youth start-ups (issue #4)
         app.register_blueprint(bp)

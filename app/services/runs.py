@@ -19,6 +19,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from itertools import groupby
 
 from flask_babel import format_date
@@ -134,6 +135,12 @@ def split_evenly(rows: list, cap: int) -> list[list]:
     return chunks
 
 
+@cache
+def place_key(ward_code: int | None, province_code: int | None = None) -> tuple[str, str]:
+    """Sort key of a place: province, then ward, by folded name (a few hundred distinct)."""
+    return fold(geo.province_name(province_code)), fold(geo.ward_name(ward_code))
+
+
 def flag_label(stop: RunStop) -> str:
     reason = FLAG_REASONS.get(stop.flag_reason or "")
     return str(reason % {"ward": geo.ward_name(stop.request.ward_code)}) if reason else ""
@@ -217,7 +224,7 @@ def _place_on_routes(run: DeliveryRun, cap: int, rows: list) -> tuple[list[dict]
         if route.started_at is None:
             open_routes[route.ward_code].append(route)
     number = max((r.number for r in run.routes), default=0)
-    rows = sorted(rows, key=lambda r: (fold(geo.ward_name(r.ward_code)), r.ward_code,
+    rows = sorted(rows, key=lambda r: (place_key(r.ward_code), r.ward_code,
                                        street_key(r.street), fold(r.recipient_name), r.id))
     placed, touched = [], []
     for ward, group in groupby(rows, key=lambda r: r.ward_code):
@@ -287,10 +294,8 @@ def _place(run: DeliveryRun, hub: Hub, rows: list) -> int:
             others.append((row.method, row, None))
     stops, touched = _place_on_routes(run, max(hub.stops_per_route, 1), hand)
     last = _next_positions(run)
-    province = dict(geo.provinces())
-    others.sort(key=lambda o: (o[0], fold(province.get(o[1].province_code or 0, "")),
-                               fold(geo.ward_name(o[1].ward_code)), street_key(o[1].street),
-                               fold(o[1].recipient_name), o[1].id))
+    others.sort(key=lambda o: (o[0], place_key(o[1].ward_code, o[1].province_code),
+                               street_key(o[1].street), fold(o[1].recipient_name), o[1].id))
     for kind, group in groupby(others, key=lambda o: o[0]):
         stops += [_stop(run, row, kind, last.get(kind, 0) + k, flag=flag)
                   for k, (_, row, flag) in enumerate(group, 1)]
@@ -298,6 +303,17 @@ def _place(run: DeliveryRun, hub: Hub, rows: list) -> int:
         db.session.execute(insert(RunStop), stops)
     _renumber(touched)
     return len(stops)
+
+
+def _unflag(run: DeliveryRun, hub: Hub) -> None:
+    """Flagged stops that could now go on a route (the ward is served again) leave the flagged
+    list: the build places them like any other waiting request."""
+    placeable = select(ItemRequest.id).where(
+        ItemRequest.method == "volunteer", ItemRequest.ward_code.in_(hub.delivery_ward_codes),
+        ItemRequest.street.is_not(None), ItemRequest.phone.is_not(None))
+    db.session.execute(delete(RunStop).where(
+        RunStop.run_id == run.id, RunStop.kind == "flagged", RunStop.outcome.is_(None),
+        RunStop.request_id.in_(placeable)).execution_options(synchronize_session=False))
 
 
 def build_run(hub_id: int, actor_id: int | None = None, day: date | None = None,
@@ -318,10 +334,7 @@ def build_run(hub_id: int, actor_id: int | None = None, day: date | None = None,
         check_date(hub, day, today)
         run, created = _lock_run(hub, day)
         run.cutoff_at, run.built_at, run.built_by_id = cutoff_at(hub, day), utcnow(), actor_id
-        # Flagged stops are looked at afresh (the ward may be served again).
-        db.session.execute(delete(RunStop).where(
-            RunStop.run_id == run.id, RunStop.kind == "flagged", RunStop.outcome.is_(None))
-            .execution_options(synchronize_session=False))
+        _unflag(run, hub)
         rows, late = _split_on_time(_waiting(hub.id, day, today), run.cutoff_at)
         added = _place(run, hub, rows)
         _assign_volunteers(run)
