@@ -1,4 +1,4 @@
-"""Shell of the site: home, health, language, uploaded media, the ward picker fragment."""
+"""Shell of the site: home, health, ping, language, uploaded media, the ward picker fragment."""
 from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
                    send_from_directory, session, url_for)
 from flask_login import current_user
@@ -25,6 +25,12 @@ def healthz():
     except SQLAlchemyError:
         db.session.rollback()
         return jsonify(status="error", database="unavailable"), 503
+
+
+@bp.get("/ping")
+def ping():
+    """The trivial route: the cost of the stack alone, the limit benchmarks/load.py measures against."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.post("/ngon-ngu")

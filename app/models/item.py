@@ -1,10 +1,15 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
+
+
+# The catalog's order: in stock first, newest first. Each index below hands a page of it over in
+# order, after its equality filters, so a page reads 24 index entries instead of sorting the store.
+CATALOG_ORDER = ("in_stock", "created_at", "id")
 
 
 class Item(db.Model):
@@ -14,11 +19,14 @@ class Item(db.Model):
     __table_args__ = (
         CheckConstraint("available >= 0", name="available_not_negative"),
         CheckConstraint("available <= quantity", name="available_within_quantity"),
-        Index("ix_items_listing", "is_listed", "category", "created_at"),
+        Index("ix_items_catalog", "is_listed", *CATALOG_ORDER),
+        Index("ix_items_category", "is_listed", "category", *CATALOG_ORDER),
+        Index("ix_items_hub", "hub_id", "is_listed", *CATALOG_ORDER),
+        Index("ix_items_size", "is_listed", "size"),  # the size filter's choices (catalog.sizes)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hub_id: Mapped[int] = mapped_column(ForeignKey("hubs.id"), index=True)
+    hub_id: Mapped[int] = mapped_column(ForeignKey("hubs.id"))  # indexed by ix_items_hub
     title: Mapped[str] = mapped_column(String(160))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(32))
@@ -26,6 +34,8 @@ class Item(db.Model):
     condition: Mapped[str] = mapped_column(String(16), default="good")
     quantity: Mapped[int] = mapped_column(default=1)
     available: Mapped[int] = mapped_column(default=1)
+    # Kept by the database from `available`, so that an index can serve the catalog's order.
+    in_stock: Mapped[bool] = mapped_column(Computed("available > 0"))
     search_text: Mapped[str] = mapped_column(Text, default="")  # diacritic-folded title etc.
     is_listed: Mapped[bool] = mapped_column(default=True)
     # The donation line it came from (None when listed directly); lets a donor see it given out.

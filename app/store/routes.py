@@ -46,7 +46,7 @@ def _catalog_page(hub: Hub | None):
     results = catalog.search(query, current_app.config["CATALOG_PAGE_SIZE"])
     page_args = form.url_args() | ({"slug": hub.slug} if hub else {})
     if not wants_fragment():
-        form.set_choices(catalog.sizes(), [] if hub else catalog.hubs())
+        form.set_choices(catalog.sizes(), [] if hub else catalog.hub_names())
     return render_page_or_fragment("store/catalog.html", "store/_results.html", form=form,
                                    results=results, hub=hub, page_args=page_args)
 
