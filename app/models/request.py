@@ -1,3 +1,4 @@
+import secrets
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -14,6 +15,11 @@ STATUSES = (
 # A request in one of these no longer holds stock.
 CLOSED_STATUSES = ("delivered", "cancelled", "rejected")
 RELEASED_STATUSES = ("cancelled", "rejected")
+
+
+def new_handover_code() -> str:
+    """Four random digits, e.g. "0427" (a column default: every request gets one when made)."""
+    return f"{secrets.randbelow(10_000):04d}"
 
 
 class DeliveryDetails:
@@ -45,8 +51,8 @@ class ItemRequest(DeliveryDetails, db.Model):
     status: Mapped[str] = mapped_column(String(20), default="submitted")
     reject_reason: Mapped[str | None] = mapped_column(String(255))
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
-    # Four digits shown only to the student; they tell it to whoever hands the parcel over.
-    handover_code: Mapped[str | None] = mapped_column(String(4))
+    # Shown only to the student, who tells it to whoever hands the parcel over.
+    handover_code: Mapped[str] = mapped_column(String(4), default=new_handover_code)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

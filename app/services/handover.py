@@ -129,7 +129,7 @@ def confirm(actor_id: int, hub_id: int, code: str, student_code: str,
             raise HandoverError(_l("Đã nhập sai mã xác nhận %(n)s lần: không thể xác nhận bưu kiện "
                                    "này nữa. Hãy ghi “giao chưa thành công” và báo cho Đoàn.",
                                    n=MAX_CODE_ATTEMPTS), "student_code")
-        if hmac.compare_digest(student_code, stop.request.handover_code or ""):
+        if hmac.compare_digest(student_code, stop.request.handover_code):
             requests.advance(stop.request, "delivered", actor_id, today=today)
             _close(stop, "delivered", actor_id)
         else:

@@ -297,7 +297,7 @@ def _create(user_id: int, hub: Hub, items: list[Item], d: Delivery, today: date,
         code=code, user_id=user_id, hub_id=hub.id, method=d.method,
         recipient_name=d.recipient_name, phone=d.phone, province_code=d.province_code,
         ward_code=d.ward_code, street=d.street or None, consent_at=utcnow(),
-        idempotency_key=idempotency_key, handover_code=f"{secrets.randbelow(10_000):04d}",
+        idempotency_key=idempotency_key,
         lines=[RequestLine(item_id=i, quantity=1) for i in ids],
     )
     _log(req, "submitted")
