@@ -2,10 +2,13 @@
 
 Two hubs (a school union in Đồng Tháp, a ward union in Cần Thơ), 60+ donated items with pictures drawn
 here with Pillow (no downloads) and run through the same image pipeline as uploads, some items already
-given out (for the waitlist), and one account per role. Everything is written in one transaction.
+given out (for the waitlist), and one account per role; donations at every stage, the student's
+requests of the last weeks in various statuses, volunteer sign-ups. Everything is written in one
+transaction.
 """
 import io
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,11 +16,15 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 from .database import write_transaction
-from .models import Hub, HubWard, User, UserRole
+from .models import (Donation, DonationLine, DonationPhoto, Hub, HubWard, Item, ItemRequest,
+                     RequestEvent, RequestLine, User, UserRole, VolunteerSignup)
 from .models.base import utcnow
+from .models.request import RELEASED_STATUSES
 from .models.user import HUB_ROLES
 from .services import catalog, geo, images
 from .services.phones import normalize_vn_mobile
+from .services.requests import new_code
+from .services.review import delivery_days
 from .services.text import fold
 
 DEMO_PASSWORD = "demo-0dong"
@@ -144,6 +151,7 @@ def seed_demo(password: str = DEMO_PASSWORD) -> SeedResult:
                 if count % 9 == 4:  # already given out: "Đã hết", the waitlist is open
                     item.available = 0
                 count += 1
+            _add_activity(session, hubs, rng, saved)
     except BaseException:
         images.delete_images(p.stem for p in saved)
         raise
@@ -308,3 +316,103 @@ SHAPES = {
     "quan-ao": _shirt, "sach-vo": _notebook, "mu-non": _conical_hat, "giay-dep": _shoe,
     "do-dung-hoc-tap": _pencil_ruler, "ba-lo-cap": _backpack, "khac": _gift,
 }
+
+
+# ---------------------------------------------------------------- donations, requests, sign-ups
+
+# donor, phone, handover, ward ("" = brought to the hub), days ago, status, lines:
+# (description, category, size, declared condition, quantity, received, accepted, reason)
+DONATIONS = [
+    ("Cô Trần Thị Lan (phụ huynh lớp 11A2)", "0903111222", "bring", "", 1, "offered", [
+        ("Áo dài trắng nữ sinh", "quan-ao", "M", "like_new", 2, None, None, None),
+        ("Sách giáo khoa Toán 11", "sach-vo", "", "good", 3, None, None, None)]),
+    ("Anh Lê Văn Phúc", "0903111333", "collect", "Xã Tân Phước 2", 2, "offered", [
+        ("Xe đạp mini 20 inch", "khac", "", "used", 1, None, None, None)]),
+    ("Chị Ngô Thị Hạnh", "0903111444", "bring", "", 4, "received", [
+        ("Ba lô học sinh", "ba-lo-cap", "", "good", 2, None, None, None),
+        ("Hộp bút vải", "do-dung-hoc-tap", "", "new", 5, None, None, None)]),
+    ("Cựu học sinh khóa 2015", "0903111555", "bring", "", 20, "closed", [
+        ("Giày bata trắng", "giay-dep", "39", "good", 3, 3, 2, "Một đôi bị bong đế"),
+        ("Áo khoác đồng phục", "quan-ao", "L", "like_new", 2, 2, 2, None),
+        ("Mũ len", "mu-non", "", "used", 2, 2, 0, "Mũ bị thủng, không dùng được")]),
+]
+
+# item title (first hub), method, ward ("" = no address), days ago, statuses after "submitted"
+REQUESTS = [
+    ("Giày bata trắng", "volunteer", "Xã Tân Phước 2", 16,
+     ["approved", "packed", "out_for_delivery", "delivered"]),
+    ("Áo sơ mi trắng học sinh nam", "pickup", "", 30,
+     ["approved", "packed", "ready_for_pickup", "delivered"]),
+    ("Từ điển Anh – Việt", "post", "Phường Ninh Kiều", 23,
+     ["approved", "packed", "at_post_office", "delivered"]),
+    ("Máy tính Casio fx-580VN X", "volunteer", "Xã Tân Phước 2", 9, ["cancelled"]),
+    ("Đèn học để bàn LED", "pickup", "", 8, ["rejected"]),
+    ("Nón lá", "volunteer", "Xã Tân Phước 2", 3, ["approved"]),
+    ("Vở kẻ ngang 200 trang", "volunteer", "Xã Tân Phước 2", 1, []),
+    ("Hộp bút chì màu 24 màu", "pickup", "", 0, []),
+]
+REJECT_NOTE = "Món này dành cho học sinh cấp 1; bạn hãy chọn đèn khác khi có nhé."
+
+
+def _add_activity(session, hubs: list[Hub], rng: random.Random,
+                  saved: list[images.SavedImage]) -> None:
+    """Donations at every stage, a student's requests over the last weeks, volunteer sign-ups."""
+    hub, now = hubs[0], utcnow()
+    staff = {r.role: r.user_id for u in session.scalars(select(User)) for r in u.roles}
+    volunteer = staff["volunteer"]
+    for donor, phone, handover, ward, days, status, lines in DONATIONS:
+        at = now - timedelta(days=days, hours=rng.randint(1, 9))
+        donation = Donation(
+            hub_id=hub.id, token=secrets.token_urlsafe(24), donor_name=donor,
+            phone=normalize_vn_mobile(phone), handover=handover, consent_at=at, created_at=at,
+            province_code=hub.province_code if ward else None,
+            ward_code=geo.find_ward(ward, hub.province_code) if ward else None,
+            street="Ấp Tân Hòa, gần chợ" if ward else None, status=status,
+            received_at=at + timedelta(days=1) if status != "offered" else None,
+            received_by_id=volunteer if status != "offered" else None,
+            closed_at=at + timedelta(days=2) if status == "closed" else None)
+        for description, category, size, condition, quantity, got, good, reason in lines:
+            photo = images.save_image(_picture(category, size, rng.choice(PALETTE)))
+            saved.append(photo)
+            line = DonationLine(
+                description=description, category=category, size=size, condition=condition,
+                quantity=quantity, received_quantity=got, accepted_quantity=good, reason=reason,
+                status="pending" if good is None else "listed" if good else "rejected",
+                seen_condition=condition if good else None,
+                inspected_by_id=volunteer if got is not None else None,
+                photos=[DonationPhoto(stem=photo.stem, width=photo.width, height=photo.height)])
+            donation.lines.append(line)
+            if good:
+                session.flush()
+                item = catalog.add_item(session, hub.id, catalog.ItemFields(
+                    description, category, size, condition, good), [photo])
+                item.donation_line_id, item.created_at = line.id, at + timedelta(days=2)
+        session.add(donation)
+    session.flush()
+
+    student = staff["student"]
+    items = {i.title: i for i in session.scalars(select(Item).where(Item.hub_id == hub.id,
+                                                                    Item.available > 0))}
+    name, phone = "Nguyễn Thị Mai", normalize_vn_mobile(ACCOUNTS[0][2])
+    for title, method, ward, days, statuses in REQUESTS:
+        item, at = items[title], now - timedelta(days=days, hours=rng.randint(1, 6))
+        ward_code = geo.find_ward(ward) if ward else None
+        req = ItemRequest(
+            code=new_code(), user_id=student, hub_id=hub.id, method=method, recipient_name=name,
+            phone=phone, ward_code=ward_code, province_code=geo.find_province(
+                "Cần Thơ" if ward == "Phường Ninh Kiều" else "Đồng Tháp") if ward else None,
+            street="Ấp Tân Hòa" if ward else None, consent_at=at, created_at=at,
+            lines=[RequestLine(item_id=item.id)],
+            events=[RequestEvent(status="submitted", created_at=at)])
+        for k, status in enumerate(statuses, start=1):
+            req.events.append(RequestEvent(
+                status=status, actor_id=None if status == "cancelled" else volunteer,
+                note=REJECT_NOTE if status == "rejected" else "",
+                created_at=at + timedelta(hours=20 * k)))
+            req.status = status
+        if req.status not in RELEASED_STATUSES:
+            item.available -= 1
+        req.reject_reason = REJECT_NOTE if req.status == "rejected" else None
+        session.add(req)
+    for day in delivery_days(hub)[:2]:
+        session.add(VolunteerSignup(hub_id=hub.id, user_id=volunteer, date=day))
