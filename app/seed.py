@@ -16,14 +16,26 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import select
 
 from .database import write_transaction
-from .models import (Donation, DonationLine, DonationPhoto, Hub, HubWard, Item, ItemRequest,
-                     RequestEvent, RequestLine, User, UserRole, VolunteerSignup)
+from .models import (
+    Donation,
+    DonationLine,
+    DonationPhoto,
+    Hub,
+    HubWard,
+    Item,
+    ItemRequest,
+    RequestEvent,
+    RequestLine,
+    User,
+    UserRole,
+    VolunteerSignup,
+)
 from .models.base import utcnow
 from .models.request import RELEASED_STATUSES
 from .models.user import HUB_ROLES
 from .services import catalog, geo, images
 from .services.phones import normalize_vn_mobile
-from .services.requests import new_code
+from .services.requests import AFTER_MISSED, new_code
 from .services.review import delivery_days
 from .services.text import fold
 
@@ -348,10 +360,13 @@ REQUESTS = [
     ("Máy tính Casio fx-580VN X", "volunteer", "Xã Tân Phước 2", 9, ["cancelled"]),
     ("Đèn học để bàn LED", "pickup", "", 8, ["rejected"]),
     ("Nón lá", "volunteer", "Xã Tân Phước 2", 3, ["approved"]),
+    ("Áo khoác gió chống nắng", "volunteer", "Xã Tân Phước 2", 6,
+     ["approved", "packed", "out_for_delivery", "missed"]),
     ("Vở kẻ ngang 200 trang", "volunteer", "Xã Tân Phước 2", 1, []),
     ("Hộp bút chì màu 24 màu", "pickup", "", 0, []),
 ]
-REJECT_NOTE = "Món này dành cho học sinh cấp 1; bạn hãy chọn đèn khác khi có nhé."
+NOTES = {"rejected": "Món này dành cho học sinh cấp 1; bạn hãy chọn đèn khác khi có nhé.",
+         "missed": "Không có ai ở nhà, đã gọi hai lần; giao lại thứ Bảy tới."}
 
 
 def _add_activity(session, hubs: list[Hub], rng: random.Random,
@@ -371,6 +386,7 @@ def _add_activity(session, hubs: list[Hub], rng: random.Random,
             received_at=at + timedelta(days=1) if status != "offered" else None,
             received_by_id=volunteer if status != "offered" else None,
             closed_at=at + timedelta(days=2) if status == "closed" else None)
+        session.add(donation)
         for description, category, size, condition, quantity, got, good, reason in lines:
             photo = images.save_image(_picture(category, size, rng.choice(PALETTE)))
             saved.append(photo)
@@ -387,7 +403,6 @@ def _add_activity(session, hubs: list[Hub], rng: random.Random,
                 item = catalog.add_item(session, hub.id, catalog.ItemFields(
                     description, category, size, condition, good), [photo])
                 item.donation_line_id, item.created_at = line.id, at + timedelta(days=2)
-        session.add(donation)
     session.flush()
 
     student = staff["student"]
@@ -407,12 +422,11 @@ def _add_activity(session, hubs: list[Hub], rng: random.Random,
         for k, status in enumerate(statuses, start=1):
             req.events.append(RequestEvent(
                 status=status, actor_id=None if status == "cancelled" else volunteer,
-                note=REJECT_NOTE if status == "rejected" else "",
-                created_at=at + timedelta(hours=20 * k)))
-            req.status = status
+                note=NOTES.get(status, ""), created_at=at + timedelta(hours=20 * k)))
+            req.status = AFTER_MISSED if status == "missed" else status
         if req.status not in RELEASED_STATUSES:
             item.available -= 1
-        req.reject_reason = REJECT_NOTE if req.status == "rejected" else None
+        req.reject_reason = NOTES["rejected"] if req.status == "rejected" else None
         session.add(req)
     for day in delivery_days(hub)[:2]:
         session.add(VolunteerSignup(hub_id=hub.id, user_id=volunteer, date=day))

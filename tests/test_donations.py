@@ -11,10 +11,12 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from app import seed
 from app.extensions import db as _db
-from app.models import Donation, DonationLine, Item, Notification
+from app.models import Donation, DonationLine, Hub, Item, ItemRequest, Notification
 from app.services import donations as svc
 from app.services import requests as reqs
+from app.services import review, stats
 from tests.factories import (
     DONG_THAP,
     HA_NOI,
@@ -567,3 +569,21 @@ def test_offer_and_intake_in_a_phone_browser(database_url, hub, tmp_path):
     item = _db.session.scalar(select(Item))
     assert (item.quantity, len(item.photos)) == (2, 1)
     assert [e for e in console_errors if "status of 422" not in e] == []
+
+
+def test_the_demo_has_donations_at_every_stage_and_a_week_of_work(app, client, db):
+    seed.seed_demo()
+    hub = _db.session.scalar(select(Hub).order_by(Hub.id))
+    statuses = {d.status for d in _db.session.scalars(select(Donation))}
+    assert statuses == {"offered", "received", "closed"}
+    closed = _db.session.scalar(select(Donation).where(Donation.status == "closed"))
+    assert svc.reach(closed).delivered == 1 and all(ln.photos for ln in closed.lines)
+    assert len(review.queue(hub.id)) == 2
+    n = stats.numbers([hub])
+    assert (n.total("delivered"), n.total("missed"), n.total("donations")) == (3, 1, 2)
+    student = client.post("/tai-khoan/dang-nhap", data={"phone": "0901 000 001",
+                                                        "password": seed.DEMO_PASSWORD})
+    assert student.status_code == 303
+    for req_id in _db.session.scalars(select(ItemRequest.id)):
+        assert client.get(f"/yeu-cau/{req_id}").status_code == 200
+    assert client.get(f"/tang-do/theo-doi/{closed.token}").status_code == 200
