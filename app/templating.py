@@ -1,11 +1,17 @@
 """Template filters and globals shared by every page."""
-from flask import Flask, current_app, request
+import hashlib
+import os
+from functools import lru_cache
+
+from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from .services import geo
 from .services.formatting import format_vnd
 from .services.phones import display_phone
+
+YEAR = 365 * 24 * 3600
 
 
 def register(app: Flask) -> None:
@@ -16,6 +22,17 @@ def register(app: Flask) -> None:
         vdatetime=lambda d, fmt="HH:mm d/M/yyyy": format_datetime(d, fmt) if d else "",
         place=lambda obj: geo.place_label(obj.ward_code, obj.province_code),
     )
+    app.jinja_env.globals["static_url"] = static_url
+
+    @app.after_request
+    def cache_versioned_static(response):
+        """A static URL carrying its file's hash never changes content: cache it for a year."""
+        if request.endpoint == "static" and request.args.get("v") and response.status_code == 200:
+            response.cache_control.no_cache = None
+            response.cache_control.public = True
+            response.cache_control.max_age = YEAR
+            response.cache_control.immutable = True
+        return response
 
     @app.context_processor
     def globals_():
@@ -29,3 +46,19 @@ def register(app: Flask) -> None:
             "unread_notifications": unread,
             "is_htmx": request.headers.get("HX-Request") == "true",
         }
+
+
+def static_url(filename: str) -> str:
+    """url_for("static") with ?v=<hash of the file>, so that a changed file gets a new URL."""
+    path = os.path.join(current_app.static_folder, filename)
+    try:
+        version = _digest(path, os.stat(path).st_mtime_ns)
+    except OSError:
+        return url_for("static", filename=filename)
+    return url_for("static", filename=filename, v=version)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, mtime_ns: int) -> str:
+    with open(path, "rb") as file:
+        return hashlib.sha256(file.read()).hexdigest()[:12]
