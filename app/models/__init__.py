@@ -3,6 +3,7 @@ from .delivery import DeliveryRun, Route, RunStop
 from .donation import Donation, DonationLine, DonationPhoto
 from .hub import Hub, HubWard
 from .item import Item, ItemPhoto
+from .market import Booth, BoothSale, MarketEvent, Transfer, Wallet
 from .notification import Notification
 from .request import ItemRequest, RequestEvent, RequestLine, WaitlistEntry
 from .signup import VolunteerSignup
@@ -15,4 +16,5 @@ __all__ = [
     "Donation", "DonationLine", "DonationPhoto", "VolunteerSignup",
     "DeliveryRun", "Route", "RunStop",
     "Vendor", "Product", "ProductPhoto", "Order", "OrderLine", "BankTransaction",
+    "MarketEvent", "Booth", "Wallet", "Transfer", "BoothSale",
 ]

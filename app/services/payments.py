@@ -4,6 +4,7 @@ There is no bank API to ask whether a transfer arrived. Either the vendor confir
 bank-transaction webhook service posts each transfer to POST /webhooks/bank. A transfer pays an
 order when its description carries the order's code, its amount is the order's total and it went
 to the vendor's account; anything else waits in the vendor's review list, never applied on its own.
+A real sale at a market booth ("PC4K7P9Q", services.market) is paid the same way as an order.
 Each bank transaction is recorded once (UNIQUE bank_ref) and an order is paid once (a conditional
 UPDATE ... WHERE status = 'awaiting_payment').
 """
@@ -21,19 +22,20 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import BankTransaction, Order, Vendor
+from ..models import BankTransaction, BoothSale, Order, User, Vendor
 from ..models.base import utcnow
 from . import vietqr
 from .formatting import VN_TZ, format_vnd
+from .market import SALE_PREFIX, booth_path, sale_for
 from .notifications import notify
 from .orders import CODE_PREFIX, OrderError, order_path, orders_path, owned_order
 from .requests import CODE_ALPHABET
 from .text import fold
 
 PURPOSE_PREFIX = "GH0D"  # Gian hàng 0 đồng
-# An order code anywhere in a description squeezed to capitals and digits (banks drop or change
-# spaces and punctuation); a lookahead, so overlapping candidates are all found.
-_CODE_IN_TEXT = re.compile(f"(?=({CODE_PREFIX}[{CODE_ALPHABET}]{{6}}))")
+# An order or booth sale code anywhere in a description squeezed to capitals and digits (banks drop
+# or change spaces and punctuation); a lookahead, so overlapping candidates are all found.
+_CODE_IN_TEXT = re.compile(f"(?=((?:{CODE_PREFIX}|{SALE_PREFIX})[{CODE_ALPHABET}]{{6}}))")
 REVIEW_REASONS = {
     "no_code": _l("Không thấy mã đơn trong nội dung chuyển khoản"),
     "several_codes": _l("Nội dung chuyển khoản có nhiều mã đơn"),
@@ -67,8 +69,9 @@ class PaymentInfo:
         return vietqr.qr_svg(self.payload)
 
 
-def payment_for(order: Order) -> PaymentInfo:
-    """A dynamic VietQR for the order's total into the vendor's account, its code as the message."""
+def payment_for(order: Order | BoothSale) -> PaymentInfo:
+    """A dynamic VietQR for the order's (or booth sale's) total into the vendor's account, its code
+    as the message."""
     vendor = order.vendor
     qr = vietqr.build(vendor.bank_bin, vendor.account_number, amount=order.total,
                       purpose=transfer_purpose(order.code))
@@ -77,17 +80,18 @@ def payment_for(order: Order) -> PaymentInfo:
 
 
 def codes_in(description: str) -> list[str]:
-    """Order codes found in a bank transfer description, in order of appearance."""
+    """Order and booth sale codes found in a bank transfer description, in order of appearance."""
     squeezed = re.sub(r"[^0-9A-Z]", "", fold(description).upper())
     return list(dict.fromkeys(_CODE_IN_TEXT.findall(squeezed)))
 
 
 # ---------------------------------------------------------------- paying an order
 
-def _mark_paid(order_id: int, via: str, actor_id: int | None = None) -> bool:
+def _mark_paid(payable: Order | BoothSale, via: str, actor_id: int | None = None) -> bool:
     """Paid exactly once: only the first of any number of racing confirmations changes the row."""
+    model = type(payable)
     result = db.session.execute(
-        update(Order).where(Order.id == order_id, Order.status == "awaiting_payment")
+        update(model).where(model.id == payable.id, model.status == "awaiting_payment")
         .values(status="paid", paid_at=utcnow(), paid_via=via, confirmed_by_id=actor_id)
         .execution_options(synchronize_session=False))
     return result.rowcount == 1
@@ -105,11 +109,23 @@ def confirm_payment(actor_id: int, order_id: int) -> Order:
         order = owned_order(actor_id, order_id)
         if order is None:
             raise LookupError(order_id)
-        if not _mark_paid(order.id, "manual", actor_id):
+        if not _mark_paid(order, "manual", actor_id):
             raise OrderError(_l("Đơn %(code)s không còn chờ thanh toán.", code=order.code))
         session.refresh(order)
         _tell_buyer_paid(order)
     return order
+
+
+def confirm_sale(actor_id: int, sale_id: int) -> BoothSale:
+    """The booth saw the money of a real sale in the vendor's account and confirms by hand."""
+    with write_transaction() as session:
+        sale = sale_for(session.get(User, actor_id), sale_id)
+        if sale is None:
+            raise LookupError(sale_id)
+        if not _mark_paid(sale, "manual", actor_id):
+            raise OrderError(_l("Giao dịch %(code)s không còn chờ thanh toán.", code=sale.code))
+        session.refresh(sale)
+    return sale
 
 
 # ---------------------------------------------------------------- the bank webhook
@@ -186,26 +202,35 @@ def _vendor_by_account(account: str) -> int | None:
     return ids[0] if len(ids) == 1 else None
 
 
+def _payables(codes: list[str]) -> list[Order | BoothSale]:
+    """The orders and booth sales with these codes (the prefixes keep the two apart)."""
+    return [*db.session.scalars(select(Order).where(Order.code.in_(codes))),
+            *db.session.scalars(select(BoothSale).where(BoothSale.code.in_(codes)))]
+
+
 def _apply(tx: BankTransaction) -> None:
-    """Pay the order the transfer names, or keep it for the vendor's review with the reason."""
-    orders = list(db.session.scalars(select(Order).where(Order.code.in_(codes_in(tx.description)))))
-    if len(orders) != 1:
-        tx.status, tx.reason = "review", "several_codes" if orders else "no_code"
+    """Pay the order (or booth sale) the transfer names, or keep it for the vendor's review with
+    the reason."""
+    payables = _payables(codes_in(tx.description))
+    if len(payables) != 1:
+        tx.status, tx.reason = "review", "several_codes" if payables else "no_code"
         tx.vendor_id = _vendor_by_account(tx.account) if tx.account else None
     else:
-        order = orders[0]
-        tx.order_id, tx.vendor_id = order.id, order.vendor_id
+        order = payables[0]
+        is_order = isinstance(order, Order)
+        tx.order_id, tx.vendor_id = order.id if is_order else None, order.vendor_id
         if tx.account and tx.account != order.vendor.account_number:
             tx.status, tx.reason = "review", "account_mismatch"
         elif tx.amount != order.total:
             tx.status, tx.reason = "review", "amount_mismatch"
-        elif _mark_paid(order.id, "bank"):
+        elif _mark_paid(order, "bank"):
             tx.status = "applied"
             db.session.refresh(order)
             notify(order.vendor.user_id, _l("Đã nhận %(amount)s cho đơn %(code)s qua ngân hàng.",
                                             amount=format_vnd(tx.amount), code=order.code),
-                   orders_path(order.vendor_id))
-            _tell_buyer_paid(order)
+                   orders_path(order.vendor_id) if is_order else booth_path(order.booth_id))
+            if is_order:
+                _tell_buyer_paid(order)
             return
         else:
             db.session.refresh(order)
