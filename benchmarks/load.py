@@ -1,0 +1,652 @@
+"""Load benchmark: the hot pages and request submission, measured against the trivial route.
+
+    .venv/bin/python benchmarks/load.py                       # SQLite and PostgreSQL, 10 s per endpoint
+    .venv/bin/python benchmarks/load.py --engines sqlite --duration 5 --scale 0.1   # a quick look
+
+For each engine it builds a scale dataset in its own database (a SQLite file in a temporary folder;
+the PostgreSQL database `bench`, which it empties: create it once with
+`psql -h 127.0.0.1 -U postgres -d test -c 'create database bench'`), serves the app with gunicorn on
+127.0.0.1 and a free port, and drives it with `wrk` (Debian: `apt-get install -y wrk`) from a second
+process, each endpoint for a fixed time: the trivial route GET /ping (the limit: the same server and
+stack doing no work), the catalog, a filtered search fragment (HX-Request), item pages, the tracking
+page (each logged in as its owner) and request submission (POST with CSRF on: each student once, with
+a basket of their own). It prints requests/s, p50/p95/p99 latency and the ratio to /ping, checks the
+status codes, then checks the stock: no item below zero, reserved units + available == quantity.
+
+Logged-in sessions. Checking a password costs 90 ms of scrypt, so a pool of thousands of real logins
+would spend minutes of the two cores before measuring anything. The pool's session cookies are made
+here by the app's own code (Flask-Login's login_user, Flask-WTF's generate_csrf, Flask's signed session
+serializer, with the server's SECRET_KEY, the client's address and User-Agent): the bytes a real login
+followed by "add to basket" would have set. Before measuring, a preflight does the real thing over
+HTTP (login form, basket, checkout with its CSRF token), checks that a POST without a token is refused,
+and that a pooled cookie is accepted.
+
+Rate limits: the submission limit is per user and every pooled student submits once, so the defaults
+hold and are not raised. Everything runs on the loopback; every load loop stops after its fixed time.
+"""
+import argparse
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http import cookies
+from http.client import HTTPConnection
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from flask import session
+from flask_login import login_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import func, insert, select, text
+from werkzeug.security import generate_password_hash
+
+from app import create_app
+from app.extensions import db
+from app.models import (
+    Hub,
+    HubWard,
+    Item,
+    ItemPhoto,
+    ItemRequest,
+    Notification,
+    RequestEvent,
+    RequestLine,
+    User,
+    UserRole,
+)
+from app.models.base import utcnow
+from app.models.request import RELEASED_STATUSES
+from app.seed import ITEMS
+from app.services import catalog, geo
+from app.services.requests import CODE_ALPHABET
+
+SECRET_KEY = "benchmark-only-secret"
+PASSWORD = "benchmark-password"
+USER_AGENT = "gianhang-load/1"
+LUA = BASE_DIR / "benchmarks" / "wrk" / "pool.lua"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ"]
+MIDDLE = ["Văn", "Thị", "Minh", "Ngọc", "Thanh", "Quốc", "Gia", "Bảo", "Hữu", "Kim"]
+GIVEN = ["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hương", "Khoa", "Lan", "Long", "Mai",
+         "Nam", "Nhi", "Phúc", "Quân", "Tâm", "Thảo", "Trang", "Tuấn", "Vy", "Yến"]
+COLOURS = ["", "", " màu xanh", " màu trắng", " màu đen", " màu hồng", " loại 1", " loại 2"]
+SEARCHES = ["/do-tang?q=ao&available=y", "/do-tang?q=giay+38", "/do-tang?category=sach-vo&q=vo",
+            "/do-tang?q=mu&size=M", "/do-tang?category=giay-dep&available=y",
+            "/do-tang?q=do+dung+hoc+tap", "/do-tang?hub=7&q=ba+lo", "/do-tang?q=xanh&page=2"]
+
+
+@dataclass
+class Scale:
+    hubs: int = 50
+    items: int = 50_000
+    students: int = 20_000
+    open_requests: int = 5_000
+    given_out: int = 4_000  # delivered requests of quantity-1 items: "Đã hết" in the catalog
+
+    def times(self, f: float) -> "Scale":
+        return Scale(max(int(self.hubs * f), 4), *(max(int(v * f), 50) for v in (
+            self.items, self.students, self.open_requests, self.given_out)))
+
+
+@dataclass
+class Dataset:
+    hubs: list[dict] = field(default_factory=list)
+    items_by_hub: dict[int, list[int]] = field(default_factory=dict)  # in stock, not hot
+    hot_by_hub: dict[int, list[int]] = field(default_factory=dict)  # quantity 1–2
+    open_requests: list[tuple[int, int]] = field(default_factory=list)  # (request id, owner id)
+    free_students: list[int] = field(default_factory=list)  # no request yet
+
+
+# ---------------------------------------------------------------- dataset
+
+def build_dataset(app, scale: Scale, rng: random.Random) -> Dataset:
+    """Empty the database and fill it with fast core inserts (explicit ids, one transaction)."""
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        data, rows = Dataset(), _rows(scale, rng)
+        data.hubs = rows["hubs"]
+        with db.engine.begin() as conn:
+            for model in (Hub, HubWard, User, UserRole, Item, ItemPhoto, ItemRequest,
+                          RequestLine, RequestEvent, Notification):
+                table = model.__table__
+                batch = rows[table.name]
+                for i in range(0, len(batch), 5000):
+                    conn.execute(insert(table), batch[i:i + 5000])
+                if conn.dialect.name == "postgresql":  # ids were given: move the sequences on
+                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'),"
+                                      f" (SELECT max(id) FROM {table.name}))"))
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
+        else:
+            with db.engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+        for item in rows["items"]:
+            if item["is_listed"] and item["available"] > 0:
+                target = data.hot_by_hub if item["id"] in rows["hot"] else data.items_by_hub
+                target.setdefault(item["hub_id"], []).append(item["id"])
+        data.open_requests = rows["open"]
+        owners = {r["user_id"] for r in rows["item_requests"]}
+        data.free_students = [u["id"] for u in rows["users"] if u["id"] not in owners]
+        rng.shuffle(data.free_students)
+        db.engine.dispose()
+    return data
+
+
+def _rows(scale: Scale, rng: random.Random) -> dict:
+    now = utcnow()
+    out: dict = {name: [] for name in ("hubs", "hub_wards", "users", "user_roles", "items",
+                                       "item_photos", "item_requests", "request_lines",
+                                       "request_events", "notifications")}
+    places = [(p, geo.wards_of(p)) for p, _ in geo.provinces()]
+    for h in range(1, scale.hubs + 1):
+        province, wards = places[h % len(places)]
+        k = (h // len(places)) * 4 % max(len(wards) - 4, 1)
+        ward_code, ward = wards[k]
+        out["hubs"].append(dict(
+            id=h, name=f"Đoàn {ward} – điểm phát {h}", slug=f"diem-phat-{h}",
+            province_code=province, ward_code=ward_code, pickup_place=f"Nhà văn hóa {ward}",
+            pickup_hours="Thứ Bảy 7:30–10:30", weekly_limit=3, delivery_weekday=5,
+            cutoff_weekday=3, cutoff_minutes=1200, stops_per_route=12, retention_days=30,
+            description="", created_at=now - timedelta(days=200)))
+        out["hub_wards"] += [dict(id=(h - 1) * 3 + j + 1, hub_id=h, ward_code=wards[k + j][0])
+                             for j in range(3)]
+    hashed = generate_password_hash(PASSWORD)  # once, shared by every benchmark student
+    for u in range(1, scale.students + 1):
+        out["users"].append(dict(
+            id=u, name=f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
+            phone=f"+8490{u:07d}", password_hash=hashed, locale=None,
+            created_at=now - timedelta(days=rng.randint(1, 300))))
+        out["user_roles"].append(dict(id=u, user_id=u, role="student", hub_id=None))
+
+    hot, remaining = set(), {}
+    for i in range(1, scale.items + 1):
+        hub_id = (i - 1) % scale.hubs + 1
+        category, title, sizes, condition, quantity, description = rng.choice(ITEMS)
+        size = rng.choice(sizes)
+        title += rng.choice(COLOURS)
+        if i <= scale.hubs * 5:  # five hot items per hub, few units: the race for the last one
+            hot.add(i)
+            quantity = rng.randint(1, 2)
+        else:
+            quantity = rng.choice([1, 1, 1, 2, 2, 3, 4, 5, quantity])
+        listed = rng.random() > 0.02
+        remaining[i] = quantity if listed else 0
+        out["items"].append(dict(
+            id=i, hub_id=hub_id, title=title, description=description, category=category,
+            size=size, condition=condition, quantity=quantity, available=quantity,
+            search_text=catalog.search_text_for(title, category, size, description),
+            is_listed=listed, donation_line_id=None,
+            created_at=now - timedelta(minutes=rng.randint(10, 90 * 24 * 60))))
+        if rng.random() < 0.85:
+            out["item_photos"].append(dict(id=len(out["item_photos"]) + 1, item_id=i,
+                                           stem=f"bench{i:07d}", width=1200, height=900,
+                                           position=0))
+    out["hot"] = hot
+    stocked = {}
+    for item in out["items"]:
+        if item["id"] not in hot and remaining[item["id"]] > 0:
+            stocked.setdefault(item["hub_id"], []).append(item["id"])
+
+    owners = rng.sample(range(1, scale.students + 1), min(scale.students // 2,
+                                                          scale.open_requests + scale.given_out))
+    out["open"] = []
+    for r in range(1, scale.open_requests + scale.given_out + 1):
+        given = r > scale.open_requests
+        hub = out["hubs"][rng.randrange(scale.hubs)]
+        pool = [i for i in rng.sample(stocked[hub["id"]], 6) if remaining[i] > 0]
+        ids = pool[:1] if given else pool[:rng.randint(1, 3)]
+        if not ids:
+            continue
+        for i in ids:
+            remaining[i] -= 1
+        user_id = owners[r % len(owners)]
+        created = now - timedelta(days=rng.randint(8, 60) if given else 0,
+                                  hours=rng.randint(1, 72))
+        status = "delivered" if given else rng.choice(["submitted", "submitted", "approved"])
+        method = rng.choice(["pickup", "volunteer", "post"])
+        address = {} if method == "pickup" else dict(
+            province_code=hub["province_code"], ward_code=hub["ward_code"], street="Số 12, ấp 3")
+        out["item_requests"].append(dict(
+            id=r, code=_code(r), user_id=user_id, hub_id=hub["id"], status=status, method=method,
+            recipient_name="Học sinh", phone=f"+8490{user_id:07d}", consent_at=created,
+            idempotency_key=None, handover_code=f"{r % 10000:04d}", created_at=created,
+            updated_at=created, reject_reason=None, province_code=address.get("province_code"),
+            ward_code=address.get("ward_code"), street=address.get("street")))
+        lines, events = out["request_lines"], out["request_events"]
+        lines += [dict(id=len(lines) + k + 1, request_id=r, item_id=i, quantity=1)
+                  for k, i in enumerate(ids)]
+        steps = ["submitted"] + (["approved", "packed", "delivered"] if given else
+                                 ["approved"] if status == "approved" else [])
+        events += [dict(id=len(events) + k + 1, request_id=r, status=s, note="", actor_id=None,
+                        created_at=created + timedelta(hours=k)) for k, s in enumerate(steps)]
+        out["notifications"].append(dict(
+            id=len(out["notifications"]) + 1, user_id=user_id, link=f"/yeu-cau/{r}",
+            message=f"Đã nhận yêu cầu {_code(r)}.", created_at=created,
+            read_at=created if given else None))
+        if not given:
+            out["open"].append((r, user_id))
+    for item in out["items"]:
+        item["available"] = remaining[item["id"]] if item["is_listed"] else item["quantity"]
+    return out
+
+
+def _code(n: int) -> str:
+    """A request code distinct from the random ones: 'Z' first, base 32 after."""
+    digits = ""
+    for _ in range(5):
+        n, d = divmod(n, 32)
+        digits = CODE_ALPHABET[d] + digits
+    return f"Z{digits[0]}-{digits[1:]}"
+
+
+# ---------------------------------------------------------------- sessions and pools
+
+def mint_session(app, user_id: int, basket: list[int] | None = None) -> tuple[str, str]:
+    """(session cookie, CSRF token) of a logged-in student, as the server would set them."""
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                                  headers={"User-Agent": USER_AGENT}):
+        login_user(User(id=user_id, name="", phone="", password_hash=""))
+        if basket:
+            session["basket"] = basket
+        token = generate_csrf()
+        cookie = app.session_interface.get_signing_serializer(app).dumps(dict(session))
+    return cookie, token
+
+
+def _line(method: str, path: str, headers: dict[str, str] | None = None, body: str = "") -> str:
+    return "\t".join([method, path, "|".join(f"{k}: {v}" for k, v in (headers or {}).items()),
+                      body]) + "\n"
+
+
+def write_pools(app, data: Dataset, folder: Path, rng: random.Random) -> dict[str, Path]:
+    pools = {
+        "ping": [_line("GET", "/ping")],
+        "catalog": [_line("GET", "/do-tang")],
+        "search": [_line("GET", path, {"HX-Request": "true"}) for path in SEARCHES],
+        "item": [_line("GET", f"/do-tang/{rng.choice(ids)}")
+                 for ids in rng.choices(list(data.items_by_hub.values()), k=2000)],
+        "tracking": [],
+        "submit": [],
+    }
+    for request_id, owner in rng.sample(data.open_requests, min(1000, len(data.open_requests))):
+        cookie, _ = mint_session(app, owner)
+        pools["tracking"].append(_line("GET", f"/yeu-cau/{request_id}",
+                                       {"Cookie": f"session={cookie}"}))
+    hubs = {h["id"]: h for h in data.hubs}
+    for student in data.free_students:
+        hub = hubs[rng.choice(list(data.items_by_hub))]
+        basket = rng.sample(data.items_by_hub[hub["id"]], 1)
+        if rng.random() < 0.4:  # many students want the same few last units
+            basket.append(rng.choice(data.hot_by_hub[hub["id"]]))
+        cookie, token = mint_session(app, student, basket)
+        form = dict(csrf_token=token, idempotency_key=f"bench-{student}",
+                    recipient_name="Học sinh thử tải", phone=f"090{student:07d}", consent="y")
+        if rng.random() < 0.5:
+            form["method"] = "pickup"
+        else:
+            form |= dict(method="post", province_code=hub["province_code"],
+                         ward_code=hub["ward_code"], street="Số 5, đường 30/4")
+        pools["submit"].append(_line(
+            "POST", f"/gio/gui/{hub['id']}",
+            {"Cookie": f"session={cookie}", "Content-Type": "application/x-www-form-urlencoded"},
+            urllib.parse.urlencode(form)))
+    paths = {}
+    for name, lines in pools.items():
+        paths[name] = folder / f"{name}.tsv"
+        paths[name].write_text("".join(lines), encoding="utf-8")
+    return paths
+
+
+# ---------------------------------------------------------------- server and client
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(url: str, folder: Path, workers: int, worker_class: str, threads: int):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "APP_ENV")}
+    env |= dict(DATABASE_URL=url, SECRET_KEY=SECRET_KEY, UPLOAD_FOLDER=str(folder / "uploads"))
+    cmd = [str(BASE_DIR / ".venv" / "bin" / "gunicorn"), "-w", str(workers), "-k", worker_class,
+           "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+           "wsgi:app"]
+    with open(folder / "gunicorn.log", "w") as log:
+        proc = subprocess.Popen(cmd, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if Http(port).get("/ping")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"gunicorn did not start; see {folder / 'gunicorn.log'}")
+                time.sleep(0.2)
+            yield port, proc.pid
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def server_cpu_seconds(master: int) -> float:
+    """CPU time used so far by gunicorn's master and workers (Linux /proc)."""
+    pids = [master] + [int(p) for p in Path(f"/proc/{master}/task/{master}/children")
+                       .read_text().split()]
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class Http:
+    """A tiny HTTP client that keeps cookies and never follows redirects (for the preflight)."""
+
+    def __init__(self, port: int):
+        self.port, self.jar = port, cookies.SimpleCookie()
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        conn = HTTPConnection("127.0.0.1", self.port, timeout=10)
+        headers = {"User-Agent": USER_AGENT}
+        if self.jar:
+            headers["Cookie"] = "; ".join(f"{k}={m.value}" for k, m in self.jar.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        for value in resp.headers.get_all("Set-Cookie") or []:
+            self.jar.load(value)
+        result = resp.status, resp.getheader("Location", ""), resp.read().decode()
+        conn.close()
+        return result
+
+    def get(self, path: str):
+        return self.request("GET", path)
+
+    def post(self, path: str, form: dict):
+        return self.request("POST", path, form)
+
+
+def _token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def preflight(app, port: int, data: Dataset, student: int) -> None:
+    """The real path over HTTP with CSRF on; raises AssertionError when anything is off."""
+    hub_id = next(iter(data.items_by_hub))
+    item_id = data.items_by_hub[hub_id][0]
+    web = Http(port)
+    status, _, page = web.get("/tai-khoan/dang-nhap")
+    status, where, _ = web.post("/tai-khoan/dang-nhap", dict(
+        csrf_token=_token(page), phone=f"090{student:07d}", password=PASSWORD))
+    assert status == 303, f"login answered {status}"
+    status, _, page = web.get(f"/do-tang/{item_id}")
+    assert status == 200, f"item page answered {status}"
+    status, _, _ = web.post(f"/gio/them/{item_id}", dict(csrf_token=_token(page)))
+    assert status == 303, f"add to basket answered {status}"
+    status, _, page = web.get(f"/gio/gui/{hub_id}")
+    assert status == 200, f"checkout page answered {status}"
+    form = dict(csrf_token=_token(page), idempotency_key="preflight", method="pickup",
+                recipient_name="Học sinh", phone=f"090{student:07d}", consent="y")
+    status, _, _ = web.post(f"/gio/gui/{hub_id}", {k: v for k, v in form.items()
+                                                    if k != "csrf_token"})
+    assert status == 400, f"a submission without a CSRF token answered {status}, not 400"
+    status, where, _ = web.post(f"/gio/gui/{hub_id}", form)
+    assert status == 303 and "/yeu-cau/" in where, f"checkout answered {status} {where}"
+    request_id, owner = data.open_requests[0]
+    minted = Http(port)
+    minted.jar["session"] = mint_session(app, owner)[0]
+    status, where, _ = minted.get(f"/yeu-cau/{request_id}")
+    assert status == 200, f"a pooled session was refused ({status} {where})"
+
+
+def run_wrk(port: int, pool: Path, mode: str, seconds: float, connections: int, threads: int):
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+           "-H", f"User-Agent: {USER_AGENT}", "-s", str(LUA), f"http://127.0.0.1:{port}",
+           "--", str(pool), str(threads), mode]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+# ---------------------------------------------------------------- checks
+
+def stock_problems(app) -> tuple[int, int]:
+    """(items below zero, items where available + reserved != quantity)."""
+    with app.app_context():
+        reserved = (select(RequestLine.item_id, func.sum(RequestLine.quantity).label("n"))
+                    .join(ItemRequest, ItemRequest.id == RequestLine.request_id)
+                    .where(ItemRequest.status.not_in(RELEASED_STATUSES))
+                    .group_by(RequestLine.item_id).subquery())
+        negative = db.session.scalar(select(func.count()).where(Item.available < 0))
+        wrong = db.session.scalar(
+            select(func.count()).select_from(Item)
+            .outerjoin(reserved, reserved.c.item_id == Item.id)
+            .where(Item.is_listed.is_(True),
+                   Item.available + func.coalesce(reserved.c.n, 0) != Item.quantity))
+        db.session.remove()
+        db.engine.dispose()
+    return negative, wrong
+
+
+def count_requests(app) -> int:
+    with app.app_context():
+        n = db.session.scalar(select(func.count()).select_from(ItemRequest))
+        db.session.remove()
+        db.engine.dispose()
+    return n
+
+
+# ---------------------------------------------------------------- the run
+
+ENDPOINTS = [  # name, label, pool mode, statuses that count as a right answer
+    ("ping", "trivial GET /ping", "cycle", {"200"}),
+    ("catalog", "catalog GET /do-tang", "cycle", {"200"}),
+    ("search", "search fragment (HX-Request)", "cycle", {"200"}),
+    ("item", "item page", "cycle", {"200"}),
+    ("tracking", "tracking page (owner)", "cycle", {"200"}),
+    ("submit", "request submission POST", "once", {"303", "422"}),
+]
+
+
+def bench_engine(name: str, url: str, args, folder: Path) -> list[dict]:
+    rng = random.Random(6)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY,
+                      "UPLOAD_FOLDER": str(folder / "uploads")})
+    scale = Scale().times(args.scale)
+    started = time.perf_counter()
+    data = build_dataset(app, scale, rng)
+    print(f"[{name}] dataset: {scale.items} items, {scale.hubs} hubs, {scale.students} students, "
+          f"{len(data.open_requests)} open requests — built in {time.perf_counter() - started:.0f} s",
+          flush=True)
+    student = data.free_students.pop()  # logs in for real in the preflight, not in the pool
+    pools = write_pools(app, data, folder, rng)
+    if args.in_process:
+        return cpu_per_request(app, name, pools, args.in_process)
+    results = []
+    with serve(url, folder, args.workers, args.worker_class, args.threads) as (port, server):
+        preflight(app, port, data, student)
+        before = count_requests(app)
+        for key, label, mode, good in ENDPOINTS:
+            if key in args.skip.split(","):
+                continue
+            if mode == "cycle":  # warm up: templates compiled, caches and pages filled
+                run_wrk(port, pools[key], mode, args.warmup, 2, 1)
+            cpu = server_cpu_seconds(server)
+            r = run_wrk(port, pools[key], mode, args.duration, args.connections, args.wrk_threads)
+            r |= dict(engine=name, key=key, label=label, good=good,
+                      server_cpu_ms=(server_cpu_seconds(server) - cpu) * 1000 / r["requests"])
+            results.append(r)
+            print(f"[{name}] {label}: {r['rps']:.0f} req/s, p95 {r['p95_us'] / 1000:.1f} ms, "
+                  f"statuses {r['statuses']}", flush=True)
+        created = count_requests(app) - before
+    if "submit" not in args.skip.split(","):
+        sub = next(r for r in results if r["key"] == "submit")
+        sub["created"] = created
+        sub["negative"], sub["mismatched"] = stock_problems(app)
+    return results
+
+
+def cpu_per_request(app, engine: str, pools: dict[str, Path], n: int) -> list[dict]:
+    """CPU milliseconds per page in this process (Flask's test client, no server, no client):
+    a figure that other programs sharing the cores do not change much, unlike requests/s."""
+    client = app.test_client(use_cookies=False)
+    env = {"REMOTE_ADDR": "127.0.0.1"}
+    results = []
+    for key, label, mode, good in ENDPOINTS:
+        if mode != "cycle":
+            continue
+        lines = [ln.rstrip("\n").split("\t") for ln in pools[key].open(encoding="utf-8")][:n]
+        requests = [(path, dict(h.split(": ", 1) for h in hdrs.split("|") if h) |
+                     {"User-Agent": USER_AGENT}) for _, path, hdrs, _ in lines]
+        for path, headers in requests[:3]:  # warm up
+            client.get(path, headers=headers, environ_base=env)
+        spent, done = 0.0, 0
+        while done < n:
+            for path, headers in requests:
+                started = time.process_time()
+                status = client.get(path, headers=headers, environ_base=env).status_code
+                spent += time.process_time() - started
+                assert str(status) in good, f"{path} answered {status}"
+                done += 1
+        results.append(dict(engine=engine, label=label, cpu_ms=spent / done * 1000, n=done))
+    return results
+
+
+def report(results: list[dict], args) -> bool:
+    print()
+    if args.in_process:
+        print(f"CPU per request in one process (Flask test client), {args.in_process} requests per "
+              f"endpoint; scale {args.scale}\n")
+        print("| engine | endpoint | CPU ms/request |")
+        print("|---|---|---:|")
+        for r in results:
+            print(f"| {r['engine']} | {r['label']} | {r['cpu_ms']:.2f} |")
+        return True
+    print(f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s per endpoint; gunicorn "
+          f"-w {args.workers} -k {args.worker_class} --threads {args.threads}; "
+          f"{os.cpu_count()} cores; scale {args.scale}; load average before: "
+          f"{args.loadavg[0]:.1f}")
+    print()
+    print("| engine | endpoint | req/s | p50 ms | p95 ms | p99 ms | vs /ping | server CPU ms/req "
+          "| answers |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    ok = True
+    for engine in dict.fromkeys(r["engine"] for r in results):
+        rows = [r for r in results if r["engine"] == engine]
+        ping = next((r["rps"] for r in rows if r["key"] == "ping"), None)
+        for r in rows:
+            ratio = f"{r['rps'] / ping:.0%}" if ping else "—"
+            answers = ", ".join(f"{n}×{c}" for c, n in sorted(r["statuses"].items()))
+            print(f"| {engine} | {r['label']} | {r['rps']:.0f} | {r['p50_us'] / 1000:.1f} | "
+                  f"{r['p95_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} | {ratio} | "
+                  f"{r['server_cpu_ms']:.2f} | {answers} |")
+        print()
+        for r in rows:
+            wrong = {c: n for c, n in r["statuses"].items() if c not in r["good"]}
+            errors = {k: v for k, v in r["errors"].items() if v}
+            if wrong or errors:
+                ok = False
+                print(f"! {engine} {r['label']}: unexpected answers {wrong} errors {errors}")
+        for r in rows:
+            if r["key"] in ("catalog", "search") and ping:
+                met = r["rps"] >= 0.5 * ping and r["p95_us"] <= 50_000
+                print(f"{'PASS' if met else 'MISS'} {engine} {r['label']}: ≥ 50% of /ping "
+                      f"({r['rps'] / ping:.0%}) and p95 ≤ 50 ms ({r['p95_us'] / 1000:.1f})")
+            if r["key"] == "submit":
+                accepted = r["statuses"].get("303", 0)
+                rate = accepted / (r["duration_us"] / 1e6)
+                # wrk stops at the deadline with requests in flight: the server may finish a few
+                # (at most one per connection) whose answers nobody read.
+                sound = r["negative"] == 0 and r["mismatched"] == 0 and \
+                    0 <= r["created"] - accepted <= args.connections
+                print(f"{'PASS' if rate >= 100 else 'MISS'} {engine} submissions accepted: "
+                      f"{rate:.0f}/s (≥ 100/s); {accepted} accepted, "
+                      f"{r['statuses'].get('422', 0)} refused as sold out")
+                print(f"{'PASS' if sound else 'FAIL'} {engine} stock: {r['negative']} items below "
+                      f"zero, {r['mismatched']} where available + reserved ≠ quantity, "
+                      f"{r['created']} requests created for {accepted} answers 303 read")
+                ok = ok and sound
+                if r["exhausted_threads"]:
+                    print(f"! {engine} the submission pool ran out before the time was up")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--pg-url", default=PG_URL, help="its database name must contain 'bench'")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per page")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1, help="per worker (gthread)")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full dataset")
+    parser.add_argument("--skip", default="", help="endpoints to leave out, e.g. submit,item")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N",
+                        help="instead of serving and loading: CPU ms per GET page over N requests "
+                             "in this process")
+    args = parser.parse_args()
+    if not shutil.which("wrk") and not args.in_process:
+        print("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk", file=sys.stderr)
+        return 2
+    args.loadavg = os.getloadavg()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="gianhang-load-") as tmp:
+        for engine in args.engines.split(","):
+            folder = Path(tmp) / engine
+            (folder / "uploads").mkdir(parents=True)
+            if engine == "sqlite":
+                url = f"sqlite:///{folder / 'bench.db'}"
+            elif engine == "postgresql":
+                url = args.pg_url
+                if "bench" not in urllib.parse.urlsplit(url).path:
+                    print(f"refusing to empty {url}: use a database named *bench*", file=sys.stderr)
+                    return 2
+            else:
+                parser.error(f"unknown engine {engine}")
+            try:
+                results += bench_engine(engine, url, args, folder)
+            except Exception as exc:  # noqa: BLE001 (report it with the server's log)
+                log = folder / "gunicorn.log"
+                print(f"[{engine}] failed: {exc!r}", file=sys.stderr)
+                if log.exists():
+                    print(log.read_text()[-3000:], file=sys.stderr)
+                return 1
+    return 0 if report(results, args) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
