@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from .dashboard.routes import bp as dashboard_bp
     from .donations.routes import bp as donations_bp
     from .main.routes import bp as main_bp
+    from .market.routes import bp as market_bp
     from .notifications.routes import bp as notifications_bp
     from .requests.routes import bp as requests_bp
     from .review.routes import bp as review_bp
@@ -88,3 +89,4 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     for bp in (shop_bp, vendors_bp, webhooks_bp):  # youth start-ups (issue #4)
         app.register_blueprint(bp)
+    app.register_blueprint(market_bp)  # Phiên chợ 4.0 (issue #5)

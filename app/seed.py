@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from .database import write_transaction
 from .models import (
+    Booth,
     Donation,
     DonationLine,
     DonationPhoto,
@@ -24,16 +25,21 @@ from .models import (
     HubWard,
     Item,
     ItemRequest,
+    MarketEvent,
+    Product,
     RequestEvent,
     RequestLine,
+    Transfer,
     User,
     UserRole,
+    Vendor,
     VolunteerSignup,
+    Wallet,
 )
 from .models.base import utcnow
 from .models.request import RELEASED_STATUSES
 from .models.user import HUB_ROLES
-from .services import catalog, geo, images
+from .services import catalog, geo, images, vendors
 from .services.phones import normalize_vn_mobile
 from .services.requests import AFTER_MISSED, new_code
 from .services.review import delivery_days
@@ -164,6 +170,7 @@ def seed_demo(password: str = DEMO_PASSWORD) -> SeedResult:
                     item.available = 0
                 count += 1
             _add_activity(session, hubs, rng, saved)
+            _add_market(session, hubs, rng)
     except BaseException:
         images.delete_images(p.stem for p in saved)
         raise
@@ -430,3 +437,72 @@ def _add_activity(session, hubs: list[Hub], rng: random.Random,
         session.add(req)
     for day in delivery_days(hub)[:2]:
         session.add(VolunteerSignup(hub_id=hub.id, user_id=volunteer, date=day))
+
+
+# ---------------------------------------------------------------- Phiên chợ 4.0 (issue #5)
+
+# The seeded vendor's start-up and its products: name, category, price (đồng), stock, description
+VENDOR_SHOP = ("Nón lá & bánh tráng Tân Phước", "970436", "1023456789", "LE THI THU",
+               ("Ba thế hệ làm nón lá và bánh tráng phơi sương ở Tân Phước. Mỗi chiếc nón bán ra "
+                "giúp các cô chú trong ấp có thêm thu nhập."))
+VENDOR_PRODUCTS = [
+    ("Nón lá bài thơ", "thu-cong", 60_000, 25, "Nón lá chằm tay, có in bài thơ khi soi nắng."),
+    ("Bánh tráng phơi sương (xấp 10 cái)", "thuc-pham", 35_000, 40, "Dẻo, thơm, cuốn rau sống."),
+    ("Mứt khóm Tân Phước (hũ 300 g)", "nong-san", 45_000, 30, "Khóm Tân Phước sên tay, ít đường."),
+    ("Túi cói đi học", "thu-cong", 90_000, 12, "Túi cói đan tay, có lót vải."),
+]
+# Participants of the demo event: name, phone, first time paying by QR?, payments (điểm)
+MARKET_PARTICIPANTS = [
+    ("Nguyễn Văn Bình", "0902000101", True, [35_000, 20_000]),
+    ("Trần Thị Cúc", "0902000102", False, [60_000]),
+    ("Lê Hoàng Duy", "0902000103", True, [45_000, 35_000, 10_000]),
+    ("Phạm Ngọc Hân", "0902000104", True, []),
+    ("Võ Minh Khang", "0902000105", False, [90_000]),
+]
+
+
+def _add_market(session, hubs: list[Hub], rng: random.Random) -> None:
+    """The seeded vendor gets an approved start-up with products, and a week-long Phiên chợ 4.0
+    of the first hub (open from an hour ago) has its booth number 1 with a few practice payments,
+    each kept in the ledger exactly as services.wallets would."""
+    hub, now = hubs[0], utcnow()
+    staff = {r.role: r.user_id for u in session.scalars(select(User)) for r in u.roles}
+    name, bank_bin, account, holder, story = VENDOR_SHOP
+    vendor = Vendor(user_id=staff["vendor"], hub_id=hub.id, business_name=name, story=story,
+                    bank_bin=bank_bin, account_number=account, account_holder=holder,
+                    status="approved", reviewed_by_id=staff["organizer"], reviewed_at=now)
+    session.add(vendor)
+    session.flush()
+    for title, category, price, stock, description in VENDOR_PRODUCTS:
+        fields = vendors.ProductFields(title, category, price, stock, description)
+        session.add(Product(vendor_id=vendor.id, name=title, category=category, price=price,
+                            stock=stock, description=description, links=[],
+                            search_text=vendors.search_text_for(vendor, fields)))
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    event = MarketEvent(hub_id=hub.id, name="Phiên chợ 4.0 — Tuần lễ khởi nghiệp Tân Phước",
+                        place="Sân trường THPT Nguyễn Văn Tiếp, dãy A", starts_at=start,
+                        ends_at=start + timedelta(days=7), practice_credit=100_000,
+                        created_by_id=staff["organizer"])
+    session.add(event)
+    session.flush()
+    booth = Booth(event_id=event.id, vendor_id=vendor.id, number=1, status="accepted",
+                  answered_at=now)
+    booth_wallet = Wallet(event_id=event.id, booth=booth, name=name)
+    session.add_all([booth, booth_wallet])
+    session.flush()
+    minute = 0
+    for person, phone, first_qr, paid in MARKET_PARTICIPANTS:
+        wallet = Wallet(event_id=event.id, name=person, phone=normalize_vn_mobile(phone),
+                        first_qr=first_qr, balance=event.practice_credit - sum(paid))
+        session.add(wallet)
+        session.flush()
+        session.add(Transfer(event_id=event.id, kind="credit", to_wallet_id=wallet.id,
+                             amount=event.practice_credit, idempotency_key=f"credit:{wallet.id}",
+                             created_at=start + timedelta(minutes=minute)))
+        for amount in paid:
+            minute += rng.randint(3, 9)
+            session.add(Transfer(event_id=event.id, kind="payment", from_wallet_id=wallet.id,
+                                 to_wallet_id=booth_wallet.id, amount=amount, via="phone",
+                                 idempotency_key=secrets.token_urlsafe(18),
+                                 created_at=start + timedelta(minutes=minute)))
+            booth_wallet.balance += amount
