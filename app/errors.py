@@ -1,12 +1,12 @@
 """Error pages in Vietnamese; JSON for JSON clients; a clear 503 when the database is away."""
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 
 MESSAGES = {
     400: _l("Yêu cầu không hợp lệ."),
@@ -41,6 +41,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def db_down(_e):
         db.session.rollback()
+        # The page is shown as to a visitor: the header's per-user parts (the user, the unread
+        # count) would ask the database again and fail while rendering the error page itself.
+        g._login_user = login_manager.anonymous_user()
         return _answer(503)
 
     @app.errorhandler(Exception)
