@@ -1,4 +1,6 @@
 """Command-line tasks: `flask seed-demo`, `flask create-user`, ..."""
+from pathlib import Path
+
 import click
 from flask import Flask
 
@@ -115,3 +117,33 @@ def register(app: Flask) -> None:
                    f"{'mới lập' if result.created else 'đã có, lập lại'}; "
                    f"thêm {result.added} bưu kiện; {result.late} yêu cầu duyệt sau hạn chốt "
                    f"chờ chuyến sau.")
+
+    @app.cli.command("backup")
+    @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+    def backup_command(out):
+        """Write a consistent copy of the database to OUT, even while the app is writing."""
+        from .extensions import db
+        from .services import backup
+        try:
+            backup.backup(db.engine.url, out)
+        except backup.BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Đã sao lưu cơ sở dữ liệu vào {out} ({out.stat().st_size:,} byte).")
+
+    @app.cli.command("restore")
+    @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="Confirm: the current data is replaced.")
+    def restore_command(source, yes):
+        """Replace the whole database with the backup SOURCE (made by `flask backup`)."""
+        from .extensions import db
+        from .services import backup
+        target = db.engine.url.render_as_string(hide_password=True)
+        if not yes:
+            raise click.ClickException(
+                f"Phục hồi sẽ thay toàn bộ dữ liệu hiện có của {target} bằng {source}. "
+                "Chạy lại với --yes nếu chắc chắn.")
+        try:
+            backup.restore(db.engine.url, source)
+        except backup.BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Đã phục hồi {target} từ {source}.")
