@@ -96,9 +96,10 @@ def measure(url: str) -> bool:
     print(f"{'PASS' if ok_text else 'MISS'} first load before images: {text_total / 1024:.1f} KB "
           f"gzip (≤ {BUDGET_TEXT // 1024} KB)")
     print(f"{'PASS' if ok_thumbs else 'MISS'} every thumbnail ≤ {BUDGET_THUMB // 1024} KB")
-    repeat = len(gzip.compress(html, 6))
-    print(f"A repeat visit: {repeat / 1024:.1f} KB (the HTML; static files carry ?v=<hash> and "
-          f"are cached for a year)")
+    fresh = [path for kind, path, _, hdrs in rows[1:] if kind != "image" and
+             "max-age" not in hdrs.get("cache-control", "")]
+    print(f"A repeat visit: the HTML ({len(gzip.compress(html, 6)) / 1024:.1f} KB) and "
+          f"{len(fresh)} revalidation round trips for files without max-age {fresh or ''}")
     return ok_text and ok_thumbs
 
 
