@@ -37,10 +37,9 @@ def _my_wallet_id(event_id: int) -> int | None:
 
 
 def _pay_rate_key() -> str:
-    """Per wallet: at a market every phone may share one address behind the venue's Wi-Fi."""
-    booth = db.session.get(Booth, request.view_args.get("booth_id", 0))
-    wallet_id = _my_wallet_id(booth.event_id) if booth else None
-    return f"wallet:{wallet_id}" if wallet_id else get_remote_address()
+    """Per participant: at a market every phone may share one address behind the venue's Wi-Fi."""
+    mine = session.get(SESSION_KEY)
+    return f"wallets:{sorted(mine.values())}" if mine else get_remote_address()
 
 
 pay_limit = limiter.limit(lambda: current_app.config.get("MARKET_PAY_RATE_LIMIT", "30 per minute"),
@@ -259,25 +258,20 @@ def card(token: str):
 @bp.route("/gian-hang/<int:booth_id>/tra-diem", methods=["GET", "POST"])
 @pay_limit
 def pay(booth_id: int):
+    """GET: the booth's products or an amount, then the confirmation; POST: the payment."""
+    mine = session.get(SESSION_KEY, {})
+    if request.method == "POST" and len(mine) == 1:  # the hot path: one wallet, one query less
+        return _pay_confirmed(booth_id, next(iter(mine.values())))  # its event is checked there
     booth = db.get_or_404(Booth, booth_id)
-    event = booth.event
-    wallet = wallets.wallet_of(_my_wallet_id(event.id), event.id)
+    event, wallet_id = booth.event, _my_wallet_id(booth.event_id)
+    if request.method == "POST" and wallet_id:
+        return _pay_confirmed(booth_id, wallet_id)
+    wallet = wallets.wallet_of(wallet_id, event.id)
     if wallet is None:
         return redirect(url_for(".join", event_id=event.id, tiep=request.path), code=303)
-    products = market.booth_products(booth)
-    confirm = PayForm()
-    if request.method == "POST":
-        if confirm.validate_on_submit():
-            try:
-                done = wallets.pay(wallet.id, booth.id, confirm.amount.data, confirm.key.data,
-                                   confirm.note.data or "")
-            except wallets.WalletError as exc:
-                confirm.show(exc)
-            else:
-                return redirect(url_for(".receipt", transfer_id=done.id), code=303)
-        return render_template("market/pay.html", booth=booth, event=event, wallet=wallet,
-                               confirm=confirm, form=None), 422
-    form = basket_form(BasketForm, products, csrf=False, formdata=request.args or None)
+    form = basket_form(BasketForm, market.booth_products(booth), csrf=False,
+                       formdata=request.args or None)
+    confirm = None
     if request.args and form.validate():
         try:
             chosen = market.basket(booth, form.quantities(), form.amount.data)
@@ -286,10 +280,30 @@ def pay(booth_id: int):
         else:
             confirm = PayForm(formdata=None, amount=chosen.total, note=chosen.note,
                               key=wallets.new_key())
-            return render_template("market/pay.html", booth=booth, event=event, wallet=wallet,
-                                   confirm=confirm, form=None)
     return render_template("market/pay.html", booth=booth, event=event, wallet=wallet,
-                           form=form, confirm=None), 422 if form.errors else 200
+                           form=None if confirm else form, confirm=confirm), \
+        422 if form.errors else 200
+
+
+def _pay_confirmed(booth_id: int, wallet_id: int):
+    confirm = PayForm()
+    if confirm.validate_on_submit():
+        try:
+            done = wallets.pay(wallet_id, booth_id, confirm.amount.data, confirm.key.data,
+                               confirm.note.data or "")
+        except LookupError:  # a wallet this browser remembers no longer exists
+            session.pop(SESSION_KEY, None)
+            return redirect(url_for(".pay", booth_id=booth_id), code=303)
+        except wallets.WalletError as exc:
+            confirm.show(exc)
+        else:
+            return redirect(url_for(".receipt", transfer_id=done.id), code=303)
+    booth = db.get_or_404(Booth, booth_id)
+    wallet = wallets.wallet_of(wallet_id, booth.event_id)
+    if wallet is None:  # this browser's wallet is of another event
+        return redirect(url_for(".join", event_id=booth.event_id, tiep=request.path), code=303)
+    return render_template("market/pay.html", booth=booth, event=booth.event, wallet=wallet,
+                           confirm=confirm, form=None), 422
 
 
 @bp.get("/giao-dich/<int:transfer_id>")

@@ -43,7 +43,7 @@ class MarketEvent(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    hub = relationship("Hub", lazy="joined")
+    hub = relationship("Hub")
 
     def is_open(self, now: datetime) -> bool:
         return self.status == "open" and now < self.ends_at

@@ -111,26 +111,29 @@ def points(n: int | None) -> str:
     return f"{int(n or 0):,}".replace(",", ".")
 
 
-def _by_key(key: str, kind: str, from_id: int | None, to_id: int | None) -> Transfer | None:
+def _by_key(key: str, kind: str, from_id: int | None, to_id: int | None = None,
+            booth_id: int | None = None) -> Transfer | None:
     """The transfer this key already made; a key of another wallet or booth is no way in."""
     done = db.session.scalar(select(Transfer).where(Transfer.idempotency_key == key))
-    if done is not None and (done.kind, done.from_wallet_id, done.to_wallet_id) != \
-            (kind, from_id, to_id):
+    if done is not None and ((done.kind, done.from_wallet_id) != (kind, from_id)
+                             or (to_id is not None and done.to_wallet_id != to_id)
+                             or (booth_id is not None and done.to_wallet.booth_id != booth_id)):
         raise WalletError(_l("Phiên thao tác đã hết hạn. Vui lòng tải lại trang và làm lại."))
     return done
 
 
-def _once(key: str, kind: str, from_id: int | None, to_id: int | None, work) -> Transfer:
-    """Run `work` in one write transaction unless the key was already applied; a twin racing on
-    the same key loses on the UNIQUE constraint and answers with the winner's transfer."""
+def _once(key: str, work, **match) -> Transfer:
+    """Run `work` in one write transaction unless the key was already applied (`match`: what the
+    first transfer must have been, see _by_key); a twin racing on the same key loses on the UNIQUE
+    constraint and answers with the winner's transfer."""
     try:
         with write_transaction():
-            if done := _by_key(key, kind, from_id, to_id):
+            if done := _by_key(key, **match):
                 return done
             return work()
     except IntegrityError:
         db.session.rollback()
-        if done := _by_key(key, kind, from_id, to_id):
+        if done := _by_key(key, **match):
             return done
         raise
 
@@ -239,39 +242,40 @@ def set_pin(actor_id: int, wallet_id: int, pin: str) -> Wallet:
 
 # ---------------------------------------------------------------- paying a booth
 
-def _booth_wallet(booth_id: int, event_id: int) -> Wallet:
-    """The receiving wallet of an accepted booth of this event, else WalletError."""
-    booth = db.session.get(Booth, booth_id)
-    if booth is None or booth.status != "accepted" or booth.wallet is None:
+def _receiving_wallet(booth_id: int, event_id: int, now: datetime | None) -> int:
+    """The wallet of an accepted booth of this event, while the event is open (one query), else
+    WalletError."""
+    row = db.session.execute(
+        select(Booth.event_id, Booth.status, Wallet.id, MarketEvent)
+        .join(MarketEvent, MarketEvent.id == Booth.event_id)
+        .join(Wallet, Wallet.booth_id == Booth.id, isouter=True).where(Booth.id == booth_id)
+    ).one_or_none()
+    if row is None or row[1] != "accepted" or row[2] is None:
         raise WalletError(_l("Gian hàng này không nhận thanh toán."))
-    if booth.event_id != event_id:
+    if row[0] != event_id:
         raise WalletError(_l("Gian hàng này thuộc phiên chợ khác: ví tập của bạn chỉ dùng được ở "
                              "phiên chợ bạn đã tham gia."))
-    return booth.wallet
-
-
-def _booth_wallet_id(booth_id: int) -> int | None:
-    return db.session.scalar(select(Wallet.id).where(Wallet.booth_id == booth_id))
+    _event_open(row[3], now)
+    return row[2]
 
 
 def pay(wallet_id: int, booth_id: int, amount: int, key: str, note: str = "",
         now: datetime | None = None) -> Transfer:
     """A participant pays a booth of their event from their phone. Raises WalletError (balance
-    short, closed event, booth of another event, bad amount); nothing moves then. The same key
-    again answers with the first transfer."""
+    short, closed event, booth of another event, bad amount; nothing moves then) or LookupError
+    (no such participant wallet). The same key again answers with the first transfer."""
     amount, key = checked_amount(amount), _checked_key(key)
-    to_id = _booth_wallet_id(booth_id)
 
     def work() -> Transfer:
-        wallet = db.session.get(Wallet, wallet_id)
-        if wallet is None or wallet.booth_id is not None:
+        event_id = db.session.scalar(select(Wallet.event_id).where(
+            Wallet.id == wallet_id, Wallet.booth_id.is_(None)))
+        if event_id is None:
             raise LookupError(wallet_id)
-        booth_wallet = _booth_wallet(booth_id, wallet.event_id)
-        _event_open(db.session.get(MarketEvent, wallet.event_id), now)
-        return _transfer(wallet.event_id, "payment", wallet.id, booth_wallet.id, amount, key,
-                         via="phone", note=clean_line(note, 200))
+        to_id = _receiving_wallet(booth_id, event_id, now)
+        return _transfer(event_id, "payment", wallet_id, to_id, amount, key, via="phone",
+                         note=clean_line(note, 200))
 
-    return _once(key, "payment", wallet_id, to_id, work)
+    return _once(key, work, kind="payment", from_id=wallet_id, booth_id=booth_id)
 
 
 # ---------------------------------------------------------------- wallet cards
@@ -317,8 +321,7 @@ def pay_by_card(wallet: Wallet, booth_id: int, pin: str, amount: int, key: str, 
     is counted (and the count kept); after MAX_PIN_ATTEMPTS in a row the card is locked until the
     desk sets a new PIN. Raises WalletError; nothing moves then."""
     amount, key = checked_amount(amount), _checked_key(key)
-    to_id = _booth_wallet_id(booth_id)
-    if done := _by_key(key, "payment", wallet.id, to_id):  # a retry of one that went through
+    if done := _by_key(key, "payment", wallet.id, booth_id=booth_id):  # a retry of a paid one
         return done
     if not _PIN.fullmatch(pin or ""):
         raise WalletError(_l("Mã PIN gồm đúng 4 chữ số."), "pin")
@@ -337,18 +340,17 @@ def pay_by_card(wallet: Wallet, booth_id: int, pin: str, amount: int, key: str, 
                              left=MAX_PIN_ATTEMPTS - tries), "pin")
 
     def work() -> Transfer:
-        booth_wallet = _booth_wallet(booth_id, wallet.event_id)
-        _event_open(db.session.get(MarketEvent, wallet.event_id), now)
+        to_id = _receiving_wallet(booth_id, wallet.event_id, now)
         if db.session.scalar(select(Wallet.pin_attempts).where(Wallet.id == wallet.id)) \
                 >= MAX_PIN_ATTEMPTS:  # locked by a wrong PIN typed meanwhile at another booth
             raise _locked()
-        transfer = _transfer(wallet.event_id, "payment", wallet.id, booth_wallet.id, amount, key,
+        transfer = _transfer(wallet.event_id, "payment", wallet.id, to_id, amount, key,
                              via="card", note=clean_line(note, 200), actor_id=actor_id)
         db.session.execute(update(Wallet).where(Wallet.id == wallet.id).values(pin_attempts=0)
                            .execution_options(synchronize_session=False))
         return transfer
 
-    return _once(key, "payment", wallet.id, to_id, work)
+    return _once(key, work, kind="payment", from_id=wallet.id, booth_id=booth_id)
 
 
 # ---------------------------------------------------------------- refunds
@@ -368,7 +370,8 @@ def refund(payment_id: int, actor_id: int | None = None, now: datetime | None = 
                          payment.amount, key, refund_of_id=payment.id, via=payment.via,
                          note=payment.note, actor_id=actor_id)
 
-    return _once(key, "refund", payment.to_wallet_id, payment.from_wallet_id, work)
+    return _once(key, work, kind="refund", from_id=payment.to_wallet_id,
+                 to_id=payment.from_wallet_id)
 
 
 # ---------------------------------------------------------------- reading
