@@ -6,7 +6,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import utcnow
 
-
 # The catalog's order: in stock first, newest first. Each index below hands a page of it over in
 # order, after its equality filters, so a page reads 24 index entries instead of sorting the store.
 CATALOG_ORDER = ("in_stock", "created_at", "id")
