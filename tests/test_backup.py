@@ -11,6 +11,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -18,6 +19,7 @@ from app import create_app
 from app.extensions import db as _db
 from app.models import Item, ItemRequest, RequestLine
 from app.models.request import RELEASED_STATUSES
+from app.services import backup
 from app.services.requests import Delivery, RequestError, cancel_request, submit_request
 from tests import factories
 
@@ -159,6 +161,13 @@ def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path):
             assert done.exit_code != 0 and "Error:" in done.output
             assert fingerprint() == before
             _db.engine.dispose()
+
+
+def test_a_missing_pg_dump_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pg_dump, no pg_restore
+    for act in (backup.backup, backup.restore):
+        with pytest.raises(backup.BackupError, match="Không tìm thấy pg_(dump|restore)"):
+            act("postgresql+psycopg://postgres@127.0.0.1/gianhang", Path(__file__))
 
 
 WRITERS = 4
