@@ -120,19 +120,19 @@ class Cluster:
     """initdb + pg_ctl in a temporary folder on a free port; as user postgres when we are root."""
 
     def __init__(self, bin_dir: Path):
-        self.bin, self.port = bin_dir, _free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="gianhang-pg-"))
-        self.as_user: list[str] = []
+        self.bin, self.port, self.as_user, owner = bin_dir, _free_port(), [], None
         if os.geteuid() == 0:  # pg_ctl refuses to run as root
             runuser = shutil.which("runuser")
             try:
                 owner = pwd.getpwnam("postgres")
             except KeyError:
-                owner = None
+                pass
             if not runuser or not owner:
                 _missing("running as root without a 'postgres' user and runuser to start pg_ctl")
-            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
             self.as_user = [runuser, "-u", "postgres", "--"]
+        self.dir = Path(tempfile.mkdtemp(prefix="gianhang-pg-"))
+        if owner:
+            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, tool: str, *args: str) -> None:
