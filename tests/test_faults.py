@@ -287,6 +287,7 @@ def _load(server: Gunicorn, hub_id: int, students, plans):
         with answered:
             if not answered.wait_for(lambda: len(outcomes) >= SUBMISSIONS // 3, timeout=DEADLINE_S):
                 return
+
         def busy():
             return next((pid for pid in server.workers if _answering(pid, server.port)), None)
 
