@@ -21,7 +21,8 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     register_extensions(app)
     register_blueprints(app)
-    from . import errors, security, templating
+    from . import admin, errors, security, templating
+    admin.register(app)  # the audit log's actor of each request (issue #6)
     errors.register(app)
     security.register(app)
     templating.register(app)
@@ -69,6 +70,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts.routes import bp as accounts_bp
+    from .admin.routes import bp as admin_bp
     from .delivery.routes import bp as delivery_bp
     from .dashboard.routes import bp as dashboard_bp
     from .donations.routes import bp as donations_bp
@@ -90,3 +92,4 @@ def register_blueprints(app: Flask) -> None:
     for bp in (shop_bp, vendors_bp, webhooks_bp):  # youth start-ups (issue #4)
         app.register_blueprint(bp)
     app.register_blueprint(market_bp)  # Phiên chợ 4.0 (issue #5)
+    app.register_blueprint(admin_bp)  # the audit log (issue #6)

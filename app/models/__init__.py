@@ -1,4 +1,5 @@
 """All models, imported here so Alembic sees every table."""
+from .audit import AuditEntry
 from .delivery import DeliveryRun, Route, RunStop
 from .donation import Donation, DonationLine, DonationPhoto
 from .hub import Hub, HubWard
@@ -16,5 +17,5 @@ __all__ = [
     "Donation", "DonationLine", "DonationPhoto", "VolunteerSignup",
     "DeliveryRun", "Route", "RunStop",
     "Vendor", "Product", "ProductPhoto", "Order", "OrderLine", "BankTransaction",
-    "MarketEvent", "Booth", "Wallet", "Transfer", "BoothSale",
+    "MarketEvent", "Booth", "Wallet", "Transfer", "BoothSale", "AuditEntry",
 ]

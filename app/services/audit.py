@@ -1,0 +1,236 @@
+"""The audit log: what volunteers, organizers, vendors and admins change, written without touching
+the services that change it.
+
+A request hook (app.admin.register) puts the logged-in user in `current_actor` when they hold one of
+ACTOR_ROLES; a student's own actions are not logged. Two session listeners then turn every write
+to an audited model into an AuditEntry in the same transaction (rolled back with it):
+- after_flush: the ORM's inserts, updates and deletes (attribute history tells what changed);
+- do_orm_execute: UPDATE/INSERT/DELETE statements the services run themselves (the conditional
+  updates of stock, statuses and balances), recorded only when they changed a row.
+Only field names are kept, plus the values of a few harmless fields (statuses, counts, prices):
+never names, phones, addresses, codes or tokens.
+"""
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, insert, inspect, or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter
+
+from ..models import (
+    AuditEntry,
+    BankTransaction,
+    Booth,
+    BoothSale,
+    DeliveryRun,
+    Donation,
+    DonationLine,
+    Item,
+    ItemRequest,
+    MarketEvent,
+    Order,
+    Product,
+    Route,
+    RunStop,
+    Transfer,
+    User,
+    UserRole,
+    Vendor,
+    VolunteerSignup,
+    Wallet,
+)
+from .formatting import local_midnight_utc
+from .phones import normalize_vn_mobile
+
+current_actor: ContextVar[int | None] = ContextVar("audit_actor", default=None)
+
+ACTOR_ROLES = ("volunteer", "organizer", "vendor", "admin")
+
+# What is logged, with the label the admin page shows.
+AUDITED = {
+    ItemRequest: _l("Yêu cầu nhận đồ"), Item: _l("Món đồ"), Donation: _l("Quà tặng"),
+    DonationLine: _l("Món quà tặng"), DeliveryRun: _l("Chuyến giao"), Route: _l("Tuyến giao"),
+    RunStop: _l("Bưu kiện"), VolunteerSignup: _l("Lịch giao"), Vendor: _l("Gian hàng"),
+    Product: _l("Sản phẩm"), Order: _l("Đơn hàng"), BankTransaction: _l("Chuyển khoản"),
+    MarketEvent: _l("Phiên chợ"), Booth: _l("Gian hàng phiên chợ"),
+    BoothSale: _l("Bán hàng tại phiên chợ"), Wallet: _l("Ví tập"), Transfer: _l("Giao dịch ví"),
+    UserRole: _l("Vai trò"),
+}
+LABELS = {model.__name__: label for model, label in AUDITED.items()}
+_BY_TABLE = {model.__table__.name: model for model in AUDITED}
+
+ACTION_LABELS = {"create": _l("Tạo"), "update": _l("Sửa"), "delete": _l("Xóa")}
+
+# Fields whose values may be shown: statuses, counts and money, never personal data or secrets.
+VALUE_FIELDS = frozenset({
+    "status", "outcome", "kind", "role", "hub_id", "is_listed", "quantity", "available", "stock",
+    "price", "total", "amount", "balance", "received_quantity", "accepted_quantity", "paid_via",
+    "number", "via",
+})
+SKIPPED_FIELDS = frozenset({"updated_at"})  # changes with every update: says nothing
+
+# How to reach the hub of a model without a hub_id column of its own.
+_HUB_VIA = {DonationLine: ("donation",), Route: ("run",), RunStop: ("run",),
+            Product: ("vendor",), Order: ("vendor",), Booth: ("event",),
+            BoothSale: ("booth", "event")}
+
+
+def _hub_id(obj) -> int | None:
+    for name in _HUB_VIA.get(type(obj), ()):
+        obj = getattr(obj, name, None)
+    return getattr(obj, "hub_id", None)
+
+
+def _row(actor_id: int, action: str, model, target_id: int | None, hub_id: int | None,
+         fields, values: dict | None = None, rows: int | None = None) -> dict:
+    details: dict = {"fields": sorted(fields)}
+    if values:
+        details["values"] = values
+    if rows is not None:
+        details["rows"] = rows
+    return {"actor_id": actor_id, "action": action, "target_type": model.__name__,
+            "target_id": target_id, "hub_id": hub_id, "details": details}
+
+
+def _write(session: Session, rows: list[dict]) -> None:
+    if rows:  # straight on the flush's connection: part of the same transaction, no new flush
+        session.connection().execute(insert(AuditEntry), rows)
+
+
+# ---------------------------------------------------------------- the ORM's own writes
+
+def _from_object(actor_id: int, action: str, obj) -> dict | None:
+    state = inspect(obj)
+    fields, values = [], {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in SKIPPED_FIELDS:
+            continue
+        if action == "update":
+            history = state.attrs[key].history
+            if not history.has_changes():
+                continue
+            fields.append(key)
+            if key in VALUE_FIELDS:
+                values[key] = [history.deleted[0] if history.deleted else None,
+                               history.added[0] if history.added else None]
+        elif action == "create" and key in VALUE_FIELDS and state.dict.get(key) is not None:
+            values[key] = [None, state.dict[key]]
+    if action == "update" and not fields:
+        return None  # only relationships or skipped fields moved
+    target_id = state.identity[0] if state.identity else state.dict.get("id")  # new: not yet keyed
+    return _row(actor_id, action, type(obj), target_id, _hub_id(obj), fields, values)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    actor_id = current_actor.get()
+    if actor_id is None:
+        return
+    # After the flush the new/dirty/deleted lists and the attribute history still show what the
+    # flush wrote, and new rows have their ids.
+    changes = [("create", session.new), ("update", session.dirty), ("delete", session.deleted)]
+    rows = [_from_object(actor_id, action, obj) for action, objs in changes for obj in objs
+            if type(obj) in AUDITED]
+    _write(session, [row for row in rows if row])
+
+
+# ---------------------------------------------------------------- statements run directly
+
+def _target_id(stmt) -> int | None:
+    """The id in a `WHERE <table>.id = :value ...` clause, else None."""
+    if stmt.whereclause is None:
+        return None
+    for el in visitors.iterate(stmt.whereclause):
+        if isinstance(el, BinaryExpression) and el.operator is operators.eq \
+                and isinstance(el.right, BindParameter) and getattr(el.left, "key", None) == "id" \
+                and getattr(el.left, "table", None) is not None \
+                and el.left.table.name == stmt.table.name:
+            return el.right.value
+    return None
+
+
+def _set_values(stmt) -> dict:
+    # SQLAlchemy has no public accessor for an UPDATE's SET clause; _values is stable in 2.x.
+    return {getattr(col, "key", col): value for col, value in (stmt._values or {}).items()}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _statement(state) -> object:
+    actor_id = current_actor.get()
+    if actor_id is None or not (state.is_update or state.is_delete or state.is_insert):
+        return None
+    model = _BY_TABLE.get(state.statement.table.name)
+    if model is None:
+        return None
+    result = state.invoke_statement()
+    action = "update" if state.is_update else "delete" if state.is_delete else "create"
+    params = state.parameters
+    if isinstance(params, list) and params:  # one statement for many rows (bulk by primary key)
+        fields = {key for p in params for key in p} - {"id"} - SKIPPED_FIELDS
+        _write(state.session, [_row(actor_id, action, model, None, None, fields,
+                                    rows=len(params))])
+        return result
+    if getattr(result, "rowcount", 1) == 0:
+        return result  # a conditional update that found nothing to change did nothing
+    sets = _set_values(state.statement) if state.is_update else {}
+    values = {key: [None, v.value] for key, v in sets.items()
+              if key in VALUE_FIELDS and isinstance(v, BindParameter)}
+    target_id = _target_id(state.statement)
+    obj = state.session.identity_map.get(state.session.identity_key(model, target_id)) \
+        if target_id is not None else None
+    _write(state.session, [_row(actor_id, action, model, target_id,
+                                _hub_id(obj) if obj is not None else None,
+                                set(sets) - SKIPPED_FIELDS, values)])
+    return result
+
+
+# ---------------------------------------------------------------- reading the log
+
+@dataclass(frozen=True)
+class LogFilter:
+    actor: str = ""  # part of a name, or a phone number
+    action: str = ""  # one of ACTION_LABELS
+    target_type: str = ""  # a model name of LABELS
+    since: date | None = None  # local dates, both included
+    until: date | None = None
+
+
+def entries(f: LogFilter = LogFilter()):
+    """The log, newest first, as a select() for db.paginate."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if f.actor:
+        actor = aliased(User)
+        match = [actor.name.icontains(f.actor, autoescape=True)]
+        try:
+            match.append(actor.phone == normalize_vn_mobile(f.actor))
+        except ValueError:
+            pass
+        stmt = stmt.where(AuditEntry.actor_id.in_(select(actor.id).where(or_(*match))))
+    if f.action in ACTION_LABELS:
+        stmt = stmt.where(AuditEntry.action == f.action)
+    if f.target_type in LABELS:
+        stmt = stmt.where(AuditEntry.target_type == f.target_type)
+    if f.since:
+        stmt = stmt.where(AuditEntry.created_at >= local_midnight_utc(f.since))
+    if f.until:
+        stmt = stmt.where(AuditEntry.created_at < local_midnight_utc(f.until + timedelta(days=1)))
+    return stmt
+
+
+def describe(entry: AuditEntry) -> str:
+    """"status: submitted → approved, reject_reason" — the changed fields, values where kept."""
+    values = entry.details.get("values", {})
+    parts = []
+    for name in entry.details.get("fields") or sorted(values):
+        if name in values:
+            old, new = values[name]
+            parts.append(f"{name}: {old} → {new}" if old is not None else f"{name}: {new}")
+        else:
+            parts.append(name)
+    if entry.details.get("rows"):
+        parts.insert(0, f"×{entry.details['rows']}")
+    return ", ".join(parts)
