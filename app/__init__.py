@@ -1,7 +1,18 @@
 """Gian hàng 0 đồng — application factory."""
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from .config import BASE_DIR, TestConfig, config_for_env
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` of every route: a number beyond a database id is a 404 like any unknown id,
+    never a database error (an overflow on SQLite, "integer out of range" on PostgreSQL)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def create_app(config: type | dict | None = None) -> Flask:
@@ -20,6 +31,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         app.config.from_object(config)
 
     register_extensions(app)
+    app.url_map.converters["int"] = IdConverter
     register_blueprints(app)
     from . import admin, errors, security, templating
     admin.register(app)  # the audit log's actor of each request (issue #6)

@@ -17,6 +17,7 @@ one, and the answer is classed:
 - anything else (a 500) fails.
 A route missing from MATRIX fails test_every_route_is_classified: classify it when you add it.
 """
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -584,3 +585,19 @@ def test_ids_of_another_hub_in_a_body_change_nothing(app, fresh):
             ItemRequest.code == b.parcel)) == "approved"
         assert db.session.scalar(select(Wallet.balance).where(Wallet.id == b.card)) == CREDIT
         db.session.remove()
+
+
+@pytest.mark.parametrize("number", [2**31, 10**20])
+def test_ids_beyond_32_bits_are_unknown_ids_on_every_route(client, login_as, number):
+    """Not a database error (an overflow on SQLite, "integer out of range" on PostgreSQL)."""
+    login_as("admin")
+    checked = 0
+    for rule in client.application.url_map.iter_rules():
+        if "<int" not in rule.rule:
+            continue
+        path = re.sub(r"<int[^>]*>", str(number), re.sub(r"<(?!int)[^>]+>", "x", rule.rule))
+        for method in rule.methods & {"GET", "POST"}:
+            resp = client.open(path, method=method, data={})
+            assert resp.status_code == 404, (method, path, resp.status_code)
+            checked += 1
+    assert checked > 50
