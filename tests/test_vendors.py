@@ -347,6 +347,13 @@ def test_catalog_filters_and_full_page(client, market):
     assert "Chưa duyệt" not in text(client.get("/san-pham"))
 
 
+@pytest.mark.parametrize("query", ["hub=99999999999999999999", "hub=-1", "hub=2147483648",
+                                   "page=99999999999999999999", "page=-3"])
+def test_hostile_catalog_filters_are_ignored(client, market, query):
+    """Not a database error (ids and pages beyond what the database counts)."""
+    assert client.get(f"/san-pham?{query}").status_code == 200
+
+
 def test_product_of_a_pending_vendor_is_not_found(client, db):
     product = make_product(make_vendor(status="pending"))
     assert client.get(f"/san-pham/{product.id}").status_code == 404

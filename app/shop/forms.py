@@ -11,14 +11,17 @@ from wtforms import BooleanField, SearchField, SelectField
 from ..requests.forms import DeliveryForm
 from ..services.orders import MAX_QUANTITY, METHOD_LABELS, METHODS
 from ..services.vendors import PRODUCT_CATEGORIES, ProductQuery
+from ..store.forms import MAX_ID, MAX_PAGE
 from ..vendors.forms import WholeNumberField
 
 
-def _int_or_none(value):
+def _id_or_none(value):
+    """A database id (32-bit), else None: odd query strings are ignored."""
     try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
+        number = int(value)
+    except (TypeError, ValueError):
         return None
+    return number if 0 < number <= MAX_ID else None
 
 
 class ProductFilterForm(FlaskForm):
@@ -31,7 +34,7 @@ class ProductFilterForm(FlaskForm):
         "placeholder": _l("Ví dụ: mật ong, nón lá, cà phê"), "autocomplete": "off",
         "maxlength": 100})
     category = SelectField(_l("Danh mục"), validate_choice=False)
-    hub = SelectField(_l("Điểm phát"), coerce=_int_or_none, validate_choice=False)
+    hub = SelectField(_l("Điểm phát"), coerce=_id_or_none, validate_choice=False)
     available = BooleanField(_l("Chỉ sản phẩm còn hàng"))
 
     def set_choices(self, hubs) -> None:
@@ -41,7 +44,7 @@ class ProductFilterForm(FlaskForm):
     def query(self, page: int) -> ProductQuery:
         return ProductQuery(q=(self.q.data or "")[:100], category=self.category.data or "",
                             hub_id=self.hub.data, available_only=bool(self.available.data),
-                            page=max(page, 1))
+                            page=min(max(page, 1), MAX_PAGE))
 
     def url_args(self) -> dict:
         """The filters as query-string arguments (for pagination links), empty ones left out."""
