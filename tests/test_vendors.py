@@ -155,6 +155,7 @@ def test_review_page_is_for_organizers_only(client, db, login_as):
     ({"account_holder": " "}, "account_holder", "chủ tài khoản"),
     ({"business_name": ""}, "business_name", "tên cơ sở"),
     ({"hub_id": "999"}, "hub_id", "chọn điểm phát"),
+    ({"hub_id": "99999999999999999999"}, "hub_id", "chọn điểm phát"),  # beyond a database id
 ])
 def test_bad_bank_details_are_refused_next_to_the_field(client, db, login_as, change, field,
                                                         message):
