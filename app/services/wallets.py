@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -80,22 +80,26 @@ def _event_open(event: MarketEvent, now: datetime | None) -> None:
 # ---------------------------------------------------------------- the ledger's one primitive
 
 def _transfer(event_id: int, kind: str, from_id: int | None, to_id: int, amount: int, key: str,
-              condition=None, **fields) -> Transfer:
-    """Record one transfer and move both balances (helpers only flush). Raises WalletError when the
-    payer's balance is short (or `condition`, an extra WHERE on the payer, fails)."""
+              now: datetime | None = None, **fields) -> Transfer:
+    """Record one transfer and move both balances (helpers only flush). The payer's UPDATE is
+    conditional on its balance and on the event being open at `now`: WalletError otherwise."""
     transfer = Transfer(event_id=event_id, kind=kind, from_wallet_id=from_id, to_wallet_id=to_id,
                         amount=amount, idempotency_key=key, **fields)
     db.session.add(transfer)
     db.session.flush()  # claims the key first: a concurrent twin waits here, then fails
     for wallet_id in sorted({from_id, to_id} - {None}):  # id order: no deadlock between two
         if wallet_id == from_id:
-            stmt = update(Wallet).where(Wallet.id == wallet_id, Wallet.balance >= amount)
-            if condition is not None:
-                stmt = stmt.where(condition)
-            moved = db.session.execute(stmt.values(balance=Wallet.balance - amount)
-                                       .execution_options(synchronize_session=False))
+            moved = db.session.execute(
+                update(Wallet).where(Wallet.id == wallet_id, Wallet.balance >= amount,
+                                     exists().where(MarketEvent.id == event_id,
+                                                    MarketEvent.status == "open",
+                                                    MarketEvent.ends_at > (now or utcnow())))
+                .values(balance=Wallet.balance - amount)
+                .execution_options(synchronize_session=False))
             if moved.rowcount != 1:
                 balance = db.session.scalar(select(Wallet.balance).where(Wallet.id == wallet_id))
+                if balance >= amount:  # then the event closed
+                    _event_open(db.session.get(MarketEvent, event_id), now)
                 raise WalletError(_l("Ví chỉ còn %(balance)s điểm, không đủ để trả %(amount)s "
                                      "điểm.", balance=points(balance), amount=points(amount)),
                                   "amount")
@@ -265,17 +269,18 @@ def pay(wallet_id: int, booth_id: int, amount: int, key: str, note: str = "",
     short, closed event, booth of another event, bad amount; nothing moves then) or LookupError
     (no such participant wallet). The same key again answers with the first transfer."""
     amount, key = checked_amount(amount), _checked_key(key)
-
-    def work() -> Transfer:
-        event_id = db.session.scalar(select(Wallet.event_id).where(
-            Wallet.id == wallet_id, Wallet.booth_id.is_(None)))
-        if event_id is None:
-            raise LookupError(wallet_id)
-        to_id = _receiving_wallet(booth_id, event_id, now)
-        return _transfer(event_id, "payment", wallet_id, to_id, amount, key, via="phone",
-                         note=clean_line(note, 200))
-
-    return _once(key, work, kind="payment", from_id=wallet_id, booth_id=booth_id)
+    if done := _by_key(key, "payment", wallet_id, booth_id=booth_id):
+        return done
+    # Checked before the write transaction, so SQLite's single writer holds its lock only for the
+    # three writes; the payer's conditional UPDATE checks the event again (it may close meanwhile).
+    event_id = db.session.scalar(select(Wallet.event_id).where(
+        Wallet.id == wallet_id, Wallet.booth_id.is_(None)))
+    if event_id is None:
+        raise LookupError(wallet_id)
+    to_id = _receiving_wallet(booth_id, event_id, now)
+    return _once(key, lambda: _transfer(event_id, "payment", wallet_id, to_id, amount, key, now,
+                                        via="phone", note=clean_line(note, 200)),
+                 kind="payment", from_id=wallet_id, booth_id=booth_id)
 
 
 # ---------------------------------------------------------------- wallet cards
@@ -344,7 +349,7 @@ def pay_by_card(wallet: Wallet, booth_id: int, pin: str, amount: int, key: str, 
         if db.session.scalar(select(Wallet.pin_attempts).where(Wallet.id == wallet.id)) \
                 >= MAX_PIN_ATTEMPTS:  # locked by a wrong PIN typed meanwhile at another booth
             raise _locked()
-        transfer = _transfer(wallet.event_id, "payment", wallet.id, to_id, amount, key,
+        transfer = _transfer(wallet.event_id, "payment", wallet.id, to_id, amount, key, now,
                              via="card", note=clean_line(note, 200), actor_id=actor_id)
         db.session.execute(update(Wallet).where(Wallet.id == wallet.id).values(pin_attempts=0)
                            .execution_options(synchronize_session=False))
@@ -365,9 +370,8 @@ def refund(payment_id: int, actor_id: int | None = None, now: datetime | None = 
     key = f"refund:{payment.id}"
 
     def work() -> Transfer:
-        _event_open(db.session.get(MarketEvent, payment.event_id), now)
         return _transfer(payment.event_id, "refund", payment.to_wallet_id, payment.from_wallet_id,
-                         payment.amount, key, refund_of_id=payment.id, via=payment.via,
+                         payment.amount, key, now, refund_of_id=payment.id, via=payment.via,
                          note=payment.note, actor_id=actor_id)
 
     return _once(key, work, kind="refund", from_id=payment.to_wallet_id,
