@@ -145,6 +145,8 @@ def having(**change) -> bytes:
     (having(amount=True), "amount"),
     (having(amount=10**13), "amount"),
     (having(description=5), "description"),
+    (having(description="DH\x00"), "description"),  # not storable (PostgreSQL)
+    (having(id="FT\x00"), "id"),
     (without("account"), "account"),
     (having(when="hôm qua"), "when"),
     (having(when=None), "when"),

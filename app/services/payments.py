@@ -163,6 +163,8 @@ def _text(data: dict, key: str, max_len: int, required: bool = True) -> str:
         raise PayloadError(_l("Trường “%(key)s” phải là chuỗi ký tự không rỗng.", key=key))
     if len(value) > max_len:
         raise PayloadError(_l("Trường “%(key)s” dài quá %(n)s ký tự.", key=key, n=max_len))
+    if "\x00" in value:  # no text column takes it (PostgreSQL refuses the whole statement)
+        raise PayloadError(_l("Trường “%(key)s” chứa ký tự không hợp lệ.", key=key))
     return value.strip()
 
 
