@@ -233,6 +233,17 @@ def test_bad_product_input_is_refused_and_nothing_saved(client, db, login_as, ch
     assert count(Product) == 0
 
 
+def test_nul_characters_are_dropped_from_a_product(client, db, login_as):
+    """PostgreSQL refuses NUL in text: it is dropped like other control characters."""
+    vendor = make_vendor()
+    login_as(user=vendor.user)
+    resp = client.post(f"/gian-hang/{vendor.id}/san-pham/moi", data={
+        **PRODUCT, "name": "Mật\x00 ong", "description": "Ngọt\x00 thơm"})
+    assert resp.status_code == 303
+    product = db.session.scalar(select(Product))
+    assert (product.name, product.description) == ("Mật ong", "Ngọt thơm")
+
+
 def test_editing_moves_the_stock_by_what_the_vendor_changed(client, db, login_as):
     vendor = make_vendor()
     product = make_product(vendor, stock=10)

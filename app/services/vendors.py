@@ -232,8 +232,8 @@ def checked_product_fields(f: ProductFields) -> ProductFields:
     links = tuple(dict.fromkeys(checked_link(u) for u in f.links if u.strip()))
     if len(links) > MAX_LINKS:
         raise VendorError(_l("Tối đa %(n)s liên kết.", n=MAX_LINKS), "links")
-    return ProductFields(name, f.category, f.price, f.stock, (f.description or "").strip()[:4000],
-                         links)
+    description = (f.description or "").replace("\x00", "").strip()[:4000]  # no NUL in text
+    return ProductFields(name, f.category, f.price, f.stock, description, links)
 
 
 def search_text_for(vendor: Vendor, f: ProductFields) -> str:
