@@ -265,6 +265,13 @@ def test_editing_moves_the_stock_by_what_the_vendor_changed(client, db, login_as
     assert resp.status_code == 422 and "tải lại trang" in text(resp)
     db.session.expire_all()
     assert (db.session.get(Product, product.id).stock, product.price) == (13, 120_000)
+    # A tampered count seen (beyond what a database integer holds) is refused too.
+    for seen in ("99999999999999999999", "-99999999999999999999", "-1"):
+        resp = client.post(f"/gian-hang/san-pham/{product.id}/sua", data={
+            **PRODUCT, "stock": "5", "stock_seen": seen})
+        assert resp.status_code == 422 and "từ 0 đến" in text(resp)
+    db.session.expire_all()
+    assert db.session.get(Product, product.id).stock == 13
 
 
 def test_another_vendor_gets_404_for_everything_of_mine(client, db, login_as):

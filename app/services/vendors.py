@@ -295,6 +295,8 @@ def update_product(actor_id: int, product_id: int, fields: ProductFields, stock_
     """The vendor edits a product. The stock moves by what the vendor changed (fields.stock -
     stock_seen), so units bought meanwhile are not given back; new photos replace the old ones."""
     fields = checked_product_fields(fields)
+    if type(stock_seen) is not int or not 0 <= stock_seen <= MAX_STOCK:  # a tampered form
+        raise VendorError(_l("Số lượng còn trong kho từ 0 đến %(n)s.", n=MAX_STOCK), "stock")
     product = owned_product(actor_id, product_id)
     if product is None:
         raise LookupError(product_id)
