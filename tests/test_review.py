@@ -178,6 +178,10 @@ def test_approve_many_in_one_go(client, login_as, hub, volunteer):
     resp = client.post("/quan-ly/yeu-cau/duyet-nhieu", data={"hub": hub.id})
     assert resp.status_code == 422 and "Hãy chọn ít nhất một yêu cầu." in resp.get_data(
         as_text=True)
+    # Ids beyond what the database holds are no request: not a database error.
+    resp = client.post("/quan-ly/yeu-cau/duyet-nhieu", data={
+        "hub": hub.id, "request_ids": [str(2**31), str(10**20), c.id]})
+    assert resp.status_code == 303 and status_of(c) == "approved"
 
 
 def test_approve_many_is_one_transaction(hub, volunteer, monkeypatch):

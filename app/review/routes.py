@@ -101,9 +101,9 @@ def reject(request_id: int):
 def approve_many():
     form = QueueFilterForm(formdata=request.form)
     hub, _hubs = _pick_hub(form.hub.data)
+    ids = [i for i in request.form.getlist("request_ids", type=int) if 0 < i <= MAX_ID]
     try:
-        done = svc.approve_many(current_user.id, hub.id,
-                                request.form.getlist("request_ids", type=int))
+        done = svc.approve_many(current_user.id, hub.id, ids)
     except LookupError:
         abort(404)
     except reqs.RequestError as exc:
