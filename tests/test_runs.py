@@ -390,6 +390,8 @@ def test_the_build_button_builds_the_run_and_the_page_shows_it(client, login_as,
     ("2031-01-05", "Chủ Nhật, 5/1/2031 không phải ngày giao của điểm phát"),
     ("04/01/2031", "Vui lòng chọn ngày giao (ngày/tháng/năm)."),
     ("", "Vui lòng chọn ngày giao (ngày/tháng/năm)."),
+    ("9999-12-31", "Vui lòng chọn ngày giao (ngày/tháng/năm)."),  # no overflow: a message
+    ("0001-01-01", "Vui lòng chọn ngày giao (ngày/tháng/năm)."),
 ])
 def test_a_bad_day_comes_back_with_the_message_and_builds_nothing(client, login_as, hub,
                                                                   day, message):
@@ -398,6 +400,7 @@ def test_a_bad_day_comes_back_with_the_message_and_builds_nothing(client, login_
     assert resp.status_code == 422
     assert message in resp.get_data(as_text=True)
     assert count(DeliveryRun) == 0
+    assert client.get(f"/giao-hang/{hub.id}?date={day}").status_code == 200
 
 
 def test_printables_show_routes_pick_list_dispatch_labels_and_pickups(client, login_as, hub,

@@ -9,10 +9,12 @@ from wtforms.validators import InputRequired, ValidationError
 
 
 def _iso_date(value) -> dt.date | None:
+    """A date of this century, else None (9999-12-31 would overflow the week arithmetic)."""
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except (TypeError, ValueError):
         return None
+    return day if day and 2000 <= day.year <= 2099 else None
 
 
 class _Form(FlaskForm):
