@@ -367,9 +367,11 @@ def test_catalog_filters_and_full_page(client, market):
 
 
 @pytest.mark.parametrize("query", ["hub=99999999999999999999", "hub=-1", "hub=2147483648",
-                                   "page=99999999999999999999", "page=-3"])
+                                   "page=99999999999999999999", "page=-3", "q=m%00t",
+                                   "category=%00"])
 def test_hostile_catalog_filters_are_ignored(client, market, query):
-    """Not a database error (ids and pages beyond what the database counts)."""
+    """Not a database error (ids and pages beyond what the database counts, a NUL character that
+    PostgreSQL refuses)."""
     assert client.get(f"/san-pham?{query}").status_code == 200
 
 

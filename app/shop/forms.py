@@ -10,6 +10,7 @@ from wtforms import BooleanField, SearchField, SelectField
 
 from ..requests.forms import DeliveryForm
 from ..services.orders import MAX_QUANTITY, METHOD_LABELS, METHODS
+from ..services.text import clean_line
 from ..services.vendors import PRODUCT_CATEGORIES, ProductQuery
 from ..store.forms import MAX_ID, MAX_PAGE
 from ..vendors.forms import WholeNumberField
@@ -42,7 +43,8 @@ class ProductFilterForm(FlaskForm):
         self.hub.choices = [("", _l("Tất cả điểm phát"))] + [(h.id, h.name) for h in hubs]
 
     def query(self, page: int) -> ProductQuery:
-        return ProductQuery(q=(self.q.data or "")[:100], category=self.category.data or "",
+        category = self.category.data if self.category.data in PRODUCT_CATEGORIES else ""
+        return ProductQuery(q=clean_line(self.q.data, 100), category=category,
                             hub_id=self.hub.data, available_only=bool(self.available.data),
                             page=min(max(page, 1), MAX_PAGE))
 
