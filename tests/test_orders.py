@@ -194,6 +194,7 @@ def test_products_of_another_vendor_or_hidden_cannot_be_ordered(db, shop):
 def test_unknown_vendor_or_token_is_404(client, shop):
     assert client.get("/dat-hang/999").status_code == 404
     assert client.get("/don-hang/khong-co-ma-nay").status_code == 404
+    assert client.get("/don-hang/%00" + "a" * 42).status_code == 404  # not a database error
     pending = make_vendor(status="pending")
     assert client.get(f"/dat-hang/{pending.id}").status_code == 404
 

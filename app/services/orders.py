@@ -6,6 +6,7 @@ row count is checked, in the same transaction that records the order, so nothing
 """
 import csv
 import io
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -164,8 +165,13 @@ def submit_order(vendor_id: int, quantities: dict[int, int], delivery: Delivery,
 
 # ---------------------------------------------------------------- seeing orders
 
+TOKEN = re.compile(r"[0-9A-Za-z_-]{20,64}")  # secrets.token_urlsafe(32): 43 characters
+
+
 def by_token(token: str) -> Order | None:
-    return db.session.scalar(select(Order).where(Order.token == token)) if token else None
+    if not TOKEN.fullmatch(token or ""):  # also keeps a NUL (refused by PostgreSQL) out
+        return None
+    return db.session.scalar(select(Order).where(Order.token == token))
 
 
 def owned_order(user_id: int, order_id: int) -> Order | None:
