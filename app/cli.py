@@ -21,6 +21,31 @@ def register(app: Flask) -> None:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Created user {user.id} ({user.phone})")
 
+    @app.cli.group("hub")
+    def hub_group():
+        """Hubs (điểm phát): the union units that hold stock."""
+
+    @hub_group.command("create")
+    @click.option("--name", required=True, help="e.g. \"Đoàn trường THPT Nguyễn Văn Tiếp\"")
+    @click.option("--province", required=True, help="Province/city name or code (2025 list).")
+    @click.option("--ward", required=True, help="Ward/commune of the hub, name or code.")
+    @click.option("--pickup-place", required=True)
+    @click.option("--pickup-hours", required=True)
+    @click.option("--deliver-to", "delivery_wards", multiple=True,
+                  help="A ward the volunteers deliver to by hand (repeat).")
+    @click.option("--weekly-limit", type=int, default=None)
+    def hub_create(name, province, ward, pickup_place, pickup_hours, delivery_wards,
+                   weekly_limit):
+        """Create a hub; defaults (weekday, limit, retention) come from the configuration."""
+        from .services import hubs
+        try:
+            hub = hubs.create_hub(hubs.HubSpec(name, province, ward, pickup_place, pickup_hours,
+                                               list(delivery_wards), weekly_limit))
+        except hubs.HubError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Created hub {hub.id} ({hub.slug}), delivering to "
+                   f"{len(hub.delivery_wards)} wards")
+
     @app.cli.group("vietqr")
     def vietqr_group():
         """VietQR (NAPAS 247 bank transfer) payloads."""

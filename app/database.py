@@ -2,9 +2,17 @@
 
 SQLite: WAL, foreign keys, a busy timeout, and pysqlite's own transaction handling switched off so
 that we emit BEGIN ourselves: plain BEGIN for reads, BEGIN IMMEDIATE for a write unit of work, so
-two writers queue on the busy timeout instead of failing on a stale snapshot.
+two writers queue instead of failing on a stale snapshot.
+
+SQLite's busy handler polls with growing sleeps (up to 100 ms), so under contention a waiting writer
+oversleeps the lock it waits for. Write units of work on a SQLite file therefore queue first on a
+blocking OS file lock (and a thread lock within the process), which wakes the next writer as soon
+as the previous one commits: a fair, prompt queue across threads and gunicorn workers.
 """
-from contextlib import contextmanager
+import fcntl
+import os
+import threading
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -33,6 +41,40 @@ def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _WriterQueue:
+    """Process-wide thread lock + OS file lock beside the database file."""
+
+    def __init__(self, path: str):
+        self._thread_lock = threading.Lock()
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.pid = os.getpid()  # a forked worker opens its own (a shared fd would not exclude)
+
+    @contextmanager
+    def hold(self):
+        with self._thread_lock:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+_queues: dict[str, _WriterQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def _writer_queue(session):
+    bind = session.get_bind()
+    database = bind.url.database if bind.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return nullcontext()
+    with _queues_lock:
+        queue = _queues.get(database)
+        if queue is None or queue.pid != os.getpid():
+            queue = _queues[database] = _WriterQueue(f"{database}-writelock")
+    return queue.hold()
+
+
 @contextmanager
 def write_transaction():
     """One unit of work: starts a write transaction, commits once, rolls back on any error.
@@ -43,10 +85,11 @@ def write_transaction():
     session = db.session()  # the real Session behind the scoped proxy
     if session.in_transaction():
         session.commit()
-    session.connection(execution_options={"sqlite_begin": "immediate"})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    with _writer_queue(session):
+        session.connection(execution_options={"sqlite_begin": "immediate"})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,8 +1,7 @@
-"""The student's journey in a real phone-sized Chromium: register → search "giay" → request by post →
-see the tracking timeline."""
+"""The student's journey in a real phone-sized Chromium:
+register → search "giay" → request by post → see the tracking timeline."""
 from sqlalchemy import select
 
-from app.extensions import db
 from app.models import Item, ItemRequest, User
 from tests.browser import live_server, phone_browser, require_chromium
 from tests.factories import DONG_THAP, HA_NOI, HOAN_KIEM, make_hub, make_item

@@ -1,5 +1,6 @@
 """Vietnamese mobile numbers, validated and normalised with `phonenumbers`."""
 import phonenumbers
+from flask_babel import lazy_gettext as _l
 from phonenumbers import NumberParseException, PhoneNumberType
 
 
@@ -11,17 +12,17 @@ def normalize_vn_mobile(raw: str) -> str:
     """"0912 345 678" / "+84912345678" → "+84912345678"; raises InvalidPhone otherwise."""
     raw = (raw or "").strip()
     if not raw or len(raw) > 20:
-        raise InvalidPhone("Số điện thoại không hợp lệ.")
+        raise InvalidPhone(_l("Số điện thoại không hợp lệ."))
     try:
         number = phonenumbers.parse(raw, "VN")
     except NumberParseException as exc:
-        raise InvalidPhone("Số điện thoại không hợp lệ.") from exc
+        raise InvalidPhone(_l("Số điện thoại không hợp lệ.")) from exc
     if number.country_code != 84:
-        raise InvalidPhone("Vui lòng dùng số điện thoại di động Việt Nam.")
+        raise InvalidPhone(_l("Vui lòng dùng số điện thoại di động Việt Nam."))
     if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in (
         PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
-        raise InvalidPhone("Số điện thoại di động Việt Nam không hợp lệ (ví dụ: 0912 345 678).")
+        raise InvalidPhone(_l("Số điện thoại di động Việt Nam không hợp lệ (ví dụ: 0912 345 678)."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
