@@ -11,7 +11,7 @@ class IdConverter(IntegerConverter):
     """`<int:...>` of every route: a number beyond a database id is a 404 like any unknown id,
     never a database error (an overflow on SQLite, "integer out of range" on PostgreSQL)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
         super().__init__(map, fixed_digits, min, max, signed)
 
 

@@ -57,8 +57,9 @@ def test_old_tien_giang_commune_now_belongs_to_dong_thap():
 WORKER = """
 import sys
 from app import create_app
-app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sys.argv[1], "RATELIMIT_ENABLED": True,
-                  "RATELIMIT_STORAGE_URI": sys.argv[2], "RATELIMIT_KEY_PREFIX": sys.argv[3],
+app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sys.argv[1],
+                  "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": sys.argv[2],
+                  "RATELIMIT_KEY_PREFIX": sys.argv[3],
                   "LOGIN_RATE_LIMIT": "3 per minute", "WTF_CSRF_ENABLED": False})
 client = app.test_client()
 print(" ".join(str(client.post("/tai-khoan/dang-nhap",

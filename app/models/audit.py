@@ -31,4 +31,4 @@ class AuditEntry(db.Model):
     actor = relationship("User", lazy="joined")
 
 
-__all__ = ["AuditEntry", "ACTIONS"]
+__all__ = ["ACTIONS", "AuditEntry"]
