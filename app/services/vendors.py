@@ -99,7 +99,7 @@ def apply(user_id: int, hub_id: int, fields: VendorFields, photo=None) -> Vendor
     """A youth entrepreneur applies to sell at a hub (again, after a rejection). Raises VendorError
     or images.ImageError; nothing is kept on error. The hub's organizers are told."""
     fields = checked_vendor_fields(fields)
-    if db.session.get(Hub, hub_id) is None:
+    if not hub_id or db.session.get(Hub, hub_id) is None:
         raise VendorError(_l("Vui lòng chọn điểm phát."), "hub_id")
     saved = images.save_image(photo) if photo else None
     try:
