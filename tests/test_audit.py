@@ -7,10 +7,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db as _db
 from app.models import AuditEntry, Item, ItemRequest
-from app.services import audit, orders
+from app.services import audit, orders, runs
 from app.services import requests as req_svc
 from app.services.requests import Delivery
 from tests import factories
+from tests.test_runs import TODAY
 from tests.test_vendors import make_product, make_vendor
 
 LOG = "/quan-tri/nhat-ky"
@@ -149,3 +150,28 @@ def test_the_log_page_shows_and_filters_entries(client, login_as, hub):
     for hostile in ({"actor": "%_\x00<script>"}, {"since": "9999-99-99"}, {"page": "-5"},
                     {"until": "9999-12-31"}, {"action": "drop"}, {"page": "99999999999"}):
         assert client.get(LOG, query_string=hostile).status_code == 200, hostile
+
+
+def test_approving_a_vendor_logs_the_decision_and_the_role_it_grants(client, login_as, hub):
+    vendor = make_vendor(hub, status="pending")
+    organizer = login_as("organizer", hub=hub)
+    assert client.post(f"/gian-hang/duyet/{vendor.id}", data={"decision": "approve"}
+                       ).status_code == 303
+    logged = {(e.action, e.target_type, e.actor_id, e.hub_id) for e in entries()}
+    assert logged == {("update", "Vendor", organizer.id, hub.id),
+                      ("create", "UserRole", organizer.id, hub.id)}
+
+
+def test_statements_on_many_rows_are_one_entry_each(db, hub):
+    """Building a run inserts its parcels in one statement: one entry with the row count."""
+    organizer = factories.make_user(roles=("organizer",), hub=hub)
+    req = submitted(hub)
+    req_svc.change_status(organizer.id, req.id, "approved")
+    token = audit.current_actor.set(organizer.id)
+    try:
+        runs.build_run(hub.id, organizer.id, today=TODAY)
+    finally:
+        audit.current_actor.reset(token)
+    logged = [(e.action, e.target_type, e.details.get("rows")) for e in entries()]
+    assert ("create", "DeliveryRun", None) in logged and ("create", "RunStop", 1) in logged
+    assert all(e.actor_id == organizer.id for e in entries())
