@@ -1,36 +1,13 @@
 """Twenty students race for the last unit: exactly one wins, on a SQLite file and on PostgreSQL."""
-import threading
 
 from sqlalchemy import func, select
 
-from app.extensions import db
 from app.models import Item, ItemRequest
 from app.services.requests import Delivery, OutOfStock, submit_request
 from tests import factories
+from tests.threads import run_together
 
 RACERS = 24
-
-
-def _race(app, fn, n):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results.append(fn(i))
-            except Exception as exc:  # noqa: BLE001 — collected and asserted below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results, errors
 
 
 def test_last_unit_goes_to_exactly_one_student(app, db):
@@ -40,7 +17,7 @@ def test_last_unit_goes_to_exactly_one_student(app, db):
     delivery = Delivery("post", "Trần Thị Bình", "0912345678", factories.DONG_THAP,
                         factories.TAN_PHUOC_2, "Ấp 3, đường Nguyễn Văn Tiếp", True)
 
-    results, errors = _race(
+    results, errors = run_together(
         app, lambda i: submit_request(students[i], hub.id, [item.id], delivery).code, RACERS)
 
     assert len(results) == 1, (results, errors)
@@ -57,7 +34,7 @@ def test_three_units_many_racers_never_oversell(app, db):
     students = [factories.make_user().id for _ in range(RACERS)]
     delivery = Delivery("pickup", "Lê Văn Cường", "0987654321")
 
-    results, errors = _race(
+    results, errors = run_together(
         app, lambda i: submit_request(students[i], hub.id, [item.id],
                                       Delivery(**{**delivery.__dict__, "consent": True})).id,
         RACERS)
@@ -75,7 +52,7 @@ def test_one_student_double_submit_is_one_request(app, db):
     student = factories.make_user().id
     delivery = Delivery("pickup", "Lê Văn Cường", "0987654321", consent=True)
 
-    results, errors = _race(
+    results, errors = run_together(
         app, lambda i: submit_request(student, hub.id, [item.id], delivery,
                                       idempotency_key="form-123").id, 8)
 

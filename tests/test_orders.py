@@ -3,7 +3,6 @@ stock without overselling, the vendor's order list, confirmation by hand, dashbo
 import csv
 import io
 import re
-import threading
 from datetime import date, datetime
 
 import pytest
@@ -17,32 +16,10 @@ from app.services.requests import Delivery, RequestError
 from tests import factories
 from tests.test_vendors import make_product, make_vendor, text
 from tests.test_vietqr import rasterise, svg_matrix
+from tests.threads import run_together
 
 PICKUP = {"recipient_name": "Phạm Thị Mua", "phone": "0912 345 678", "method": "pickup",
           "consent": "y", "idempotency_key": ""}
-
-
-def run_together(app, fn, n):
-    """fn(i) in n real threads, each with its own app context, started at the same instant."""
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results.append(fn(i))
-            except Exception as exc:  # noqa: BLE001 — collected and asserted by the caller
-                errors.append(exc)
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results, errors
 
 
 @pytest.fixture

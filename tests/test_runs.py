@@ -1,6 +1,5 @@
 """The weekly run: rules, building (grouping, cut-off, flags, idempotency, two builds at once),
 the printables' data, the run pages and the `flask batches build` command."""
-import threading
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -29,6 +28,7 @@ from tests.factories import (
     make_item,
     make_user,
 )
+from tests.threads import run_together
 
 TODAY = date(2031, 1, 1)  # a Wednesday: far enough ahead that every real timestamp is "before"
 SATURDAY = next_weekday(TODAY, 5)  # 4/1/2031
@@ -270,27 +270,6 @@ def test_only_volunteers_and_organizers_of_the_hub_build_its_run(hub, organizer)
 
 # ------------------------------------------------------------------ two builds at once
 
-def _race(app, fn, n):
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results.append(fn(i))
-            except Exception as exc:  # noqa: BLE001 — collected and asserted below
-                errors.append(exc)
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results, errors
-
 
 @pytest.mark.parametrize("runs_before", [0, 1])
 def test_volunteers_pressing_build_together_get_one_run_without_duplicates(
@@ -306,7 +285,7 @@ def test_volunteers_pressing_build_together_get_one_run_without_duplicates(
         approved(hub, organizer, name="Bạn mới", street="99 Lê Lợi")
 
     hub_id = hub.id  # the threads must not touch this thread's session
-    results, errors = _race(app, lambda i: runs.build_run(hub_id, volunteers[i], today=TODAY),
+    results, errors = run_together(app, lambda i: runs.build_run(hub_id, volunteers[i], today=TODAY),
                             len(volunteers))
 
     assert not errors, errors

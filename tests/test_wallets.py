@@ -5,7 +5,6 @@ threads (SQLite file and PostgreSQL alike).
 The small factories at the top (market_event, booth_of) are shared by test_market and
 test_market_browser.
 """
-import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from app.services import market, wallets
 from app.services.wallets import Participant, WalletError
 from tests import factories
 from tests.test_vendors import make_product, make_vendor
+from tests.threads import run_together
 
 CREDIT = 100_000
 
@@ -66,29 +66,6 @@ def transfers(kind=None) -> int:
     _db.session.rollback()
     stmt = select(func.count()).select_from(Transfer)
     return _db.session.scalar(stmt.where(Transfer.kind == kind) if kind else stmt)
-
-
-def run_together(app, fn, n):
-    """fn(i) in n real threads, each with its own app context, released at the same instant."""
-    barrier = threading.Barrier(n)
-    results, errors = [], []
-
-    def run(i):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results.append(fn(i))
-            except Exception as exc:  # noqa: BLE001 — collected and asserted by the caller
-                errors.append(exc)
-            finally:
-                _db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results, errors
 
 
 @pytest.fixture
