@@ -3,8 +3,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from .config import BASE_DIR, TestConfig, config_for_env
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+from .forms import MAX_ID
 
 
 class IdConverter(IntegerConverter):

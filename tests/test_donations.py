@@ -26,7 +26,7 @@ from tests.factories import (
     make_hub,
     make_user,
 )
-from tests.test_concurrency import _race
+from tests.threads import run_together
 
 
 def jpeg(color=(200, 60, 60)) -> bytes:
@@ -166,7 +166,7 @@ def test_a_double_submit_records_one_donation(hub, app):
 
 def test_a_double_submit_at_the_same_moment_records_one_donation(app, hub):
     the_offer = offer(hub)  # plain values: the threads share no session object
-    results, errors = _race(app, lambda i: svc.offer_donation(
+    results, errors = run_together(app, lambda i: svc.offer_donation(
         the_offer, idempotency_key="offer-123").id, 8)
     assert errors == [] and len(set(results)) == 1
     _db.session.rollback()  # end the test's own read snapshot (SQLite WAL) before checking
@@ -202,7 +202,7 @@ def test_two_volunteers_listing_at_once_list_each_line_once(app, received):
     other = make_user(roles=("volunteer",), hub=donation.hub)
     svc.inspect_line(volunteer.id, donation.lines[0].id, accept())
     actors = [volunteer.id, other.id] * 3
-    results, errors = _race(app, lambda i: len(svc.list_accepted(actors[i], donation.id)), 6)
+    results, errors = run_together(app, lambda i: len(svc.list_accepted(actors[i], donation.id)), 6)
     assert results == [1] and len(errors) == 5
     assert all(isinstance(e, svc.DonationError) for e in errors), errors
     _db.session.rollback()

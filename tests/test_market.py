@@ -107,6 +107,25 @@ def test_only_organizers_create_and_only_of_their_hubs(client, login_as, db):
     assert resp.status_code == 422 and "điểm phát bạn tổ chức" in text(resp)
 
 
+def test_a_hub_id_beyond_the_database_range_asks_for_a_hub(client, login_as, db):
+    hub = factories.make_hub()
+    login_as("organizer", hub=hub)
+    resp = client.post("/phien-cho/tao", data={
+        "hub_id": str(2**40), "name": "X", "place": "Y", "day": "2999-12-20", "start": "07:30",
+        "end": "11:00", "practice_credit": "100000"})
+    assert resp.status_code == 422
+    assert _db.session.scalar(select(func.count()).select_from(MarketEvent)) == 0
+
+
+def test_a_malformed_sale_key_is_ignored_not_a_500(client, login_as, booth):
+    login_as(user=booth.vendor.user)
+    product = market.booth_products(booth)[0]
+    resp = client.post(f"/phien-cho/gian-hang/{booth.id}/ban",
+                       data={f"qty_{product.id}": "1", "key": "bad\x00key"})
+    assert resp.status_code == 303
+    assert _db.session.scalar(select(BoothSale)).idempotency_key is None
+
+
 def test_invitations_accepted_by_the_vendor_or_assigned_by_the_organizer(client, login_as,
                                                                          event):
     first = make_vendor(event.hub, business_name="Mật ong U Minh")

@@ -26,7 +26,7 @@ from tests.factories import (
     make_item,
     make_user,
 )
-from tests.test_concurrency import _race
+from tests.threads import run_together
 
 HTMX = {"HX-Request": "true"}
 
@@ -204,7 +204,7 @@ def test_two_volunteers_approving_at_once_approve_each_request_once(app, hub, vo
     reqs_ = [request_for(hub, f"Món {k}", name=f"Bạn {k}") for k in range(4)]
     other = make_user(roles=("volunteer",), hub=hub)
     actors, ids = [volunteer.id, other.id] * 2, [r.id for r in reqs_]
-    results, errors = _race(app, lambda i: svc.approve_many(actors[i], hub.id, ids), 4)
+    results, errors = run_together(app, lambda i: svc.approve_many(actors[i], hub.id, ids), 4)
     assert errors == [] and sorted(len(r.codes) for r in results) == [0, 0, 0, 4]
     _db.session.rollback()
     approvals = select(func.count()).select_from(RequestEvent).where(

@@ -24,7 +24,8 @@ from wtforms import (
 
 from ..services import catalog, geo
 from ..services.donations import HANDOVER_LABELS, MAX_LINES, Inspection, Offer, OfferLine
-from ..store.forms import MAX_ID, PhotosField, choices
+from ..store.forms import PhotosField, choices
+from ..forms import id_or_none
 
 KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
@@ -34,12 +35,6 @@ def _int_or_none(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _id_or_none(value) -> int | None:
-    """A database id or code (32-bit), else None."""
-    number = _int_or_none(value)
-    return number if number is not None and 0 < number <= MAX_ID else None
 
 
 class ShowsErrors:
@@ -91,15 +86,15 @@ class LineForm(Form):
 
 
 class OfferForm(ShowsErrors, FlaskForm):
-    hub_id = SelectField(_l("Tặng cho điểm phát"), coerce=_id_or_none, validate_choice=False)
+    hub_id = SelectField(_l("Tặng cho điểm phát"), coerce=id_or_none, validate_choice=False)
     donor_name = StringField(_l("Tên của bạn"), render_kw={"maxlength": 120,
                                                            "autocomplete": "name"})
     phone = TelField(_l("Số điện thoại di động"), render_kw={
         "autocomplete": "tel", "inputmode": "tel", "placeholder": "0912 345 678"})
     handover = RadioField(_l("Cách trao quà"), choices=choices(HANDOVER_LABELS.items()),
                           default="bring", validate_choice=False)
-    province_code = SelectField(_l("Tỉnh/thành phố"), coerce=_id_or_none, validate_choice=False)
-    ward_code = SelectField(_l("Phường/xã"), coerce=_id_or_none, validate_choice=False)
+    province_code = SelectField(_l("Tỉnh/thành phố"), coerce=id_or_none, validate_choice=False)
+    ward_code = SelectField(_l("Phường/xã"), coerce=id_or_none, validate_choice=False)
     street = StringField(_l("Số nhà, đường hoặc thôn/ấp"), render_kw={"maxlength": 255})
     note = TextAreaField(_l("Lời nhắn cho Đoàn (không bắt buộc)"),
                          render_kw={"rows": 2, "maxlength": 500})

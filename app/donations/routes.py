@@ -24,7 +24,7 @@ from ..services import donations as svc
 from ..services.phones import display_phone
 from ..services.requests import served_wards
 from ..services.review import staff_hubs
-from ..store.forms import MAX_ID
+from ..forms import MAX_ID
 from ..store.routes import render_page_or_fragment
 from .forms import InspectForm, OfferForm, ReasonForm
 

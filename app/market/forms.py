@@ -12,17 +12,11 @@ from ..services.market import EventFields
 from ..services.orders import MAX_QUANTITY
 from ..services.wallets import Participant, new_key
 from ..vendors.forms import ShowsErrors, WholeNumberField
-
-
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+from ..forms import id_or_none
 
 
 class EventForm(ShowsErrors, FlaskForm):
-    hub_id = SelectField(_l("Điểm phát tổ chức"), coerce=_int_or_none, validate_choice=False)
+    hub_id = SelectField(_l("Điểm phát tổ chức"), coerce=id_or_none, validate_choice=False)
     name = StringField(_l("Tên phiên chợ"), render_kw={"maxlength": 160,
                                                       "placeholder": _l("Phiên chợ 4.0 tháng 10")})
     place = StringField(_l("Địa điểm"), render_kw={"maxlength": 255})

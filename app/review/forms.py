@@ -7,25 +7,17 @@ from wtforms import SelectField
 from ..models.request import METHODS
 from ..services.requests import METHOD_LABELS
 from ..services.review import QueueFilter
-from ..store.forms import MAX_ID, choices
-
-
-def _id_or_none(value) -> int | None:
-    """A database id or ward code (32-bit), else None: odd query strings are ignored."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= MAX_ID else None
+from ..store.forms import choices
+from ..forms import id_or_none
 
 
 class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    hub = SelectField(_l("Điểm phát"), coerce=_id_or_none, validate_choice=False)
+    hub = SelectField(_l("Điểm phát"), coerce=id_or_none, validate_choice=False)
     method = SelectField(_l("Cách nhận"), validate_choice=False)
-    ward = SelectField(_l("Phường/xã"), coerce=_id_or_none, validate_choice=False)
+    ward = SelectField(_l("Phường/xã"), coerce=id_or_none, validate_choice=False)
 
     def set_choices(self, hubs, wards) -> None:
         self.hub.choices = choices((h.id, h.name) for h in hubs)

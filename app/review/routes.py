@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 
 from ..services import requests as reqs
 from ..services import review as svc
-from ..store.forms import MAX_ID
+from ..forms import MAX_ID
 from ..store.routes import render_page_or_fragment, wants_fragment
 from .forms import QueueFilterForm
 

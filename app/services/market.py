@@ -21,7 +21,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import Booth, BoothSale, Hub, MarketEvent, Product, Transfer, User, Vendor, Wallet
 from ..models.base import utcnow
-from . import vietqr
+from . import vietqr, wallets
 from .formatting import VN_TZ, to_local
 from .notifications import notify
 from .orders import MAX_QUANTITY
@@ -289,7 +289,8 @@ def _sale_by_key(key: str, booth_id: int) -> BoothSale | None:
 
 def create_sale(actor_id: int, booth_id: int, bought: Basket, key: str | None) -> BoothSale:
     """The booth starts a real sale: the buyer scans a dynamic VietQR of the total with the sale
-    code. A double submit (same key) answers with the first sale."""
+    code. A double submit (same key) answers with the first sale; a malformed key is ignored."""
+    key = key if key and wallets.KEY_PATTERN.fullmatch(key) else None
     if bought.total > vietqr.MAX_AMOUNT:
         raise MarketError(_l("Số tiền quá lớn."), "amount")
     try:

@@ -39,7 +39,7 @@ MAX_PIN_ATTEMPTS = 5
 MAX_AMOUNT = 100_000_000  # điểm in one payment (a balance is far smaller anyway)
 PIN_HASH = "pbkdf2:sha256:50000"  # a 4-digit PIN is guarded by the attempt limit, not the hash
 CARD_SALT = "market-wallet-card"
-_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what new_key() makes
 _PIN = re.compile(r"\d{4}")
 
 
@@ -58,7 +58,7 @@ def new_key() -> str:
 
 
 def _checked_key(key: str | None) -> str:
-    if not key or not _KEY.fullmatch(key):
+    if not key or not KEY_PATTERN.fullmatch(key):
         raise WalletError(_l("Phiên thao tác đã hết hạn. Vui lòng tải lại trang và làm lại."))
     return key
 

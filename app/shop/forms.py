@@ -12,17 +12,9 @@ from ..requests.forms import DeliveryForm
 from ..services.orders import MAX_QUANTITY, METHOD_LABELS, METHODS
 from ..services.text import clean_line
 from ..services.vendors import PRODUCT_CATEGORIES, ProductQuery
-from ..store.forms import MAX_ID, MAX_PAGE
+from ..store.forms import MAX_PAGE
 from ..vendors.forms import WholeNumberField
-
-
-def _id_or_none(value):
-    """A database id (32-bit), else None: odd query strings are ignored."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= MAX_ID else None
+from ..forms import id_or_none
 
 
 class ProductFilterForm(FlaskForm):
@@ -35,7 +27,7 @@ class ProductFilterForm(FlaskForm):
         "placeholder": _l("Ví dụ: mật ong, nón lá, cà phê"), "autocomplete": "off",
         "maxlength": 100})
     category = SelectField(_l("Danh mục"), validate_choice=False)
-    hub = SelectField(_l("Điểm phát"), coerce=_id_or_none, validate_choice=False)
+    hub = SelectField(_l("Điểm phát"), coerce=id_or_none, validate_choice=False)
     available = BooleanField(_l("Chỉ sản phẩm còn hàng"))
 
     def set_choices(self, hubs) -> None:

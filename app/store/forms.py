@@ -26,21 +26,13 @@ from ..services.catalog import (
     ItemFields,
 )
 from ..services.text import clean_line
+from ..forms import id_or_none
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 MAX_PAGE = 10_000
 
 
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
-
-
-def _id_or_none(value):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= MAX_ID else None
 
 
 class CatalogFilterForm(FlaskForm):
@@ -53,7 +45,7 @@ class CatalogFilterForm(FlaskForm):
                                              "autocomplete": "off", "maxlength": 100})
     category = SelectField(_l("Danh mục"), validate_choice=False)
     size = SelectField(_l("Cỡ"), validate_choice=False)
-    hub = SelectField(_l("Điểm phát"), coerce=_id_or_none, validate_choice=False)
+    hub = SelectField(_l("Điểm phát"), coerce=id_or_none, validate_choice=False)
     available = BooleanField(_l("Chỉ món còn hàng"))
 
     def set_choices(self, sizes: list[str], hubs) -> None:

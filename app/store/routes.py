@@ -17,7 +17,8 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Hub, Item
 from ..services import catalog, images
-from .forms import MAX_ID, CatalogFilterForm, ItemForm
+from ..forms import MAX_ID
+from .forms import CatalogFilterForm, ItemForm
 
 bp = Blueprint("store", __name__)
 

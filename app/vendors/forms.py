@@ -15,20 +15,12 @@ from wtforms.widgets import HiddenInput, TextInput
 
 from ..services import vietqr
 from ..services.vendors import PRODUCT_CATEGORIES, ProductFields, VendorFields
-from ..store.forms import MAX_ID, PhotosField
+from ..store.forms import PhotosField
+from ..forms import id_or_none
 
 _WHOLE = re.compile(r"-?\d+", re.ASCII)
 _MONEY_NOISE = re.compile(r"[\s.,]|₫|vnđ|vnd|đ", re.IGNORECASE)
 _IMAGE_TYPES = "image/jpeg,image/png,image/webp"
-
-
-def _id_or_none(value) -> int | None:
-    """A database id (32-bit), else None (the service asks to choose a hub)."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= MAX_ID else None
 
 
 class WholeNumberField(IntegerField):
@@ -59,7 +51,7 @@ class ShowsErrors:
 
 
 class VendorApplicationForm(ShowsErrors, FlaskForm):
-    hub_id = SelectField(_l("Điểm phát (cơ sở Đoàn) bạn bán cùng"), coerce=_id_or_none,
+    hub_id = SelectField(_l("Điểm phát (cơ sở Đoàn) bạn bán cùng"), coerce=id_or_none,
                          validate_choice=False)
     business_name = StringField(_l("Tên cơ sở kinh doanh"), validators=[
         DataRequired(_l("Vui lòng nhập tên cơ sở kinh doanh.")),
