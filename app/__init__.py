@@ -1,4 +1,6 @@
 """Gian hàng 0 đồng — application factory."""
+import os
+
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
