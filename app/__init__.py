@@ -31,6 +31,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
 
+    os.makedirs(app.instance_path, exist_ok=True)  # the default SQLite file and uploads live here
     register_extensions(app)
     app.url_map.converters["int"] = IdConverter
     register_blueprints(app)
