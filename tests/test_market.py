@@ -17,7 +17,7 @@ from app.models import Booth, BoothSale, MarketEvent, Notification, Transfer, Us
 from app.services import market, payments, vietqr, wallets
 from tests import factories
 from tests.test_orders import scan
-from tests.test_vendors import make_product, make_vendor, text
+from tests.test_vendors import make_vendor, text
 from tests.test_wallets import CREDIT, balance, booth_of, market_event
 
 HTMX = {"HX-Request": "true"}

@@ -4,7 +4,6 @@ the projector's scoreboard moves; a booth reads a wallet card with the (fake) ca
 participant confirms with the PIN. Screenshots are left in the test's tmp_path."""
 from playwright.sync_api import expect, sync_playwright
 
-from app.extensions import db
 from app.models import MarketEvent
 from app.services import wallets
 from app.services.phones import display_phone
