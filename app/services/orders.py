@@ -19,6 +19,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import Order, OrderLine, Product, Vendor
 from ..models.base import utcnow
+from . import stock
 from .formatting import local_midnight_utc, local_today, to_local
 from .notifications import notify
 from .phones import display_phone
@@ -73,22 +74,12 @@ def orders_path(vendor_id: int) -> str:
 # ---------------------------------------------------------------- submitting
 
 def _reserve(product_id: int, quantity: int) -> bool:
-    result = db.session.execute(
-        update(Product)
-        .where(Product.id == product_id, Product.stock >= quantity, Product.is_listed.is_(True))
-        .values(stock=Product.stock - quantity)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    return stock.take(Product.stock, product_id, quantity)
 
 
 def _release(order: Order) -> None:
     for line in order.lines:
-        db.session.execute(
-            update(Product).where(Product.id == line.product_id)
-            .values(stock=Product.stock + line.quantity)
-            .execution_options(synchronize_session=False)
-        )
+        stock.give_back(Product.stock, line.product_id, line.quantity)
 
 
 def _by_key(idempotency_key: str, vendor_id: int, buyer_id: int | None) -> Order | None:

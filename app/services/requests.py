@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Hub, Item, ItemRequest, RequestEvent, RequestLine, User, WaitlistEntry
 from ..models.base import utcnow
 from ..models.request import METHODS, RELEASED_STATUSES
-from . import geo
+from . import geo, stock
 from .formatting import local_midnight_utc, local_today, next_weekday
 from .notifications import notify
 from .phones import InvalidPhone, normalize_vn_mobile
@@ -249,22 +249,12 @@ def can_see_personal_data(viewer: User, req: ItemRequest) -> bool:
 # ---------------------------------------------------------------- use-cases
 
 def _reserve(item_id: int, quantity: int = 1) -> bool:
-    result = db.session.execute(
-        update(Item)
-        .where(Item.id == item_id, Item.available >= quantity, Item.is_listed.is_(True))
-        .values(available=Item.available - quantity)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    return stock.take(Item.available, item_id, quantity)
 
 
 def _release(req: ItemRequest) -> None:
     for line in req.lines:
-        db.session.execute(
-            update(Item).where(Item.id == line.item_id)
-            .values(available=Item.available + line.quantity)
-            .execution_options(synchronize_session=False)
-        )
+        stock.give_back(Item.available, line.item_id, line.quantity)
 
 
 def _log(req: ItemRequest, status: str, note: str = "", actor_id: int | None = None) -> None:
