@@ -76,20 +76,26 @@ def _writer_queue(session):
 
 
 @contextmanager
-def write_transaction():
+def write_transaction(keep_loaded: bool = False):
     """One unit of work: starts a write transaction, commits once, rolls back on any error.
 
     A read transaction left open by the request (e.g. loading current_user) is ended first, so the
     write starts from a fresh snapshot holding the write lock (SQLite) from its first statement.
+    `keep_loaded`: the objects the work added stay loaded after the commit instead of being
+    reloaded on their next use — for a unit of work that changes nothing it had loaded.
     """
     session = db.session()  # the real Session behind the scoped proxy
     if session.in_transaction():
         session.commit()
+    expire = session.expire_on_commit
     with _writer_queue(session):
         session.connection(execution_options={"sqlite_begin": "immediate"})
         try:
             yield session
+            session.expire_on_commit = expire and not keep_loaded
             session.commit()
         except BaseException:
             session.rollback()
             raise
+        finally:
+            session.expire_on_commit = expire

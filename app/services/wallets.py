@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -79,6 +79,20 @@ def _event_open(event: MarketEvent, now: datetime | None) -> None:
 
 # ---------------------------------------------------------------- the ledger's one primitive
 
+# The balance UPDATEs are built once (bound parameters): a payment runs them thousands of times
+# an hour, and SQLAlchemy then reuses the statement and its compiled SQL as they are.
+_DEBIT = (update(Wallet)
+          .where(Wallet.id == bindparam("wallet"), Wallet.balance >= bindparam("amount"),
+                 exists().where(MarketEvent.id == bindparam("event"),
+                                MarketEvent.status == "open",
+                                MarketEvent.ends_at > bindparam("now", type_=db.DateTime)))
+          .values(balance=Wallet.balance - bindparam("amount"))
+          .execution_options(synchronize_session=False))
+_CREDIT = (update(Wallet).where(Wallet.id == bindparam("wallet"))
+           .values(balance=Wallet.balance + bindparam("amount"))
+           .execution_options(synchronize_session=False))
+
+
 def _transfer(event_id: int, kind: str, from_id: int | None, to_id: int, amount: int, key: str,
               now: datetime | None = None, **fields) -> Transfer:
     """Record one transfer and move both balances (helpers only flush). The payer's UPDATE is
@@ -88,25 +102,18 @@ def _transfer(event_id: int, kind: str, from_id: int | None, to_id: int, amount:
     db.session.add(transfer)
     db.session.flush()  # claims the key first: a concurrent twin waits here, then fails
     for wallet_id in sorted({from_id, to_id} - {None}):  # id order: no deadlock between two
-        if wallet_id == from_id:
-            moved = db.session.execute(
-                update(Wallet).where(Wallet.id == wallet_id, Wallet.balance >= amount,
-                                     exists().where(MarketEvent.id == event_id,
-                                                    MarketEvent.status == "open",
-                                                    MarketEvent.ends_at > (now or utcnow())))
-                .values(balance=Wallet.balance - amount)
-                .execution_options(synchronize_session=False))
-            if moved.rowcount != 1:
-                balance = db.session.scalar(select(Wallet.balance).where(Wallet.id == wallet_id))
-                if balance >= amount:  # then the event closed
-                    _event_open(db.session.get(MarketEvent, event_id), now)
-                raise WalletError(_l("Ví chỉ còn %(balance)s điểm, không đủ để trả %(amount)s "
-                                     "điểm.", balance=points(balance), amount=points(amount)),
-                                  "amount")
-        else:
-            db.session.execute(update(Wallet).where(Wallet.id == wallet_id)
-                               .values(balance=Wallet.balance + amount)
-                               .execution_options(synchronize_session=False))
+        if wallet_id != from_id:
+            db.session.execute(_CREDIT, {"wallet": wallet_id, "amount": amount})
+            continue
+        moved = db.session.execute(_DEBIT, {"wallet": wallet_id, "amount": amount,
+                                            "event": event_id, "now": now or utcnow()})
+        if moved.rowcount != 1:
+            balance = db.session.scalar(select(Wallet.balance).where(Wallet.id == wallet_id))
+            if balance >= amount:  # then the event closed
+                _event_open(db.session.get(MarketEvent, event_id), now)
+            raise WalletError(_l("Ví chỉ còn %(balance)s điểm, không đủ để trả %(amount)s "
+                                 "điểm.", balance=points(balance), amount=points(amount)),
+                              "amount")
     return transfer
 
 
@@ -126,14 +133,12 @@ def _by_key(key: str, kind: str, from_id: int | None, to_id: int | None = None,
     return done
 
 
-def _once(key: str, work, **match) -> Transfer:
-    """Run `work` in one write transaction unless the key was already applied (`match`: what the
-    first transfer must have been, see _by_key); a twin racing on the same key loses on the UNIQUE
-    constraint and answers with the winner's transfer."""
+def _once(key: str, work, keep_loaded: bool = False, **match) -> Transfer:
+    """Run `work` in one write transaction; the key's UNIQUE constraint makes a repeated key (a
+    retry, a double tap, a twin racing at the same instant) fail there, and it then answers with
+    the first transfer (`match`: what that transfer must have been, see _by_key)."""
     try:
-        with write_transaction():
-            if done := _by_key(key, **match):
-                return done
+        with write_transaction(keep_loaded=keep_loaded):
             return work()
     except IntegrityError:
         db.session.rollback()
@@ -246,21 +251,36 @@ def set_pin(actor_id: int, wallet_id: int, pin: str) -> Wallet:
 
 # ---------------------------------------------------------------- paying a booth
 
-def _receiving_wallet(booth_id: int, event_id: int, now: datetime | None) -> int:
-    """The wallet of an accepted booth of this event, while the event is open (one query), else
-    WalletError."""
-    row = db.session.execute(
-        select(Booth.event_id, Booth.status, Wallet.id, MarketEvent)
-        .join(MarketEvent, MarketEvent.id == Booth.event_id)
-        .join(Wallet, Wallet.booth_id == Booth.id, isouter=True).where(Booth.id == booth_id)
-    ).one_or_none()
-    if row is None or row[1] != "accepted" or row[2] is None:
-        raise WalletError(_l("Gian hàng này không nhận thanh toán."))
-    if row[0] != event_id:
-        raise WalletError(_l("Gian hàng này thuộc phiên chợ khác: ví tập của bạn chỉ dùng được ở "
-                             "phiên chợ bạn đã tham gia."))
-    _event_open(row[3], now)
-    return row[2]
+_TILL = aliased(Wallet)
+# What a payment from a participant wallet to a booth needs to know, in one query built once:
+# the payer's event, the booth's event, status and wallet, and the transfer its key already made.
+_BEFORE_PAYMENT = (
+    select(Wallet.event_id, Booth.event_id, Booth.status, _TILL.id,
+           select(Transfer.id).where(Transfer.idempotency_key == bindparam("key"))
+           .scalar_subquery())
+    .select_from(Wallet)
+    .outerjoin(Booth, Booth.id == bindparam("booth"))
+    .outerjoin(_TILL, _TILL.booth_id == Booth.id)
+    .where(Wallet.id == bindparam("payer"), Wallet.booth_id.is_(None)))
+
+
+def _receiving_wallet(booth_id: int, payer_id: int, key: str) -> tuple[int, int, bool]:
+    """(the event, the booth's wallet, whether the key was already used) of a payment from this
+    participant wallet to this booth: an accepted booth of the payer's event, else WalletError;
+    LookupError when there is no such participant wallet. Whether the event is still open, the
+    payment's UPDATE checks (it may close meanwhile)."""
+    row = db.session.execute(_BEFORE_PAYMENT, {"booth": booth_id, "payer": payer_id,
+                                               "key": key}).one_or_none()
+    if row is None:
+        raise LookupError(payer_id)
+    event_id, booth_event_id, status, till_id, done_id = row
+    if done_id is None:
+        if status != "accepted" or till_id is None:
+            raise WalletError(_l("Gian hàng này không nhận thanh toán."))
+        if booth_event_id != event_id:
+            raise WalletError(_l("Gian hàng này thuộc phiên chợ khác: ví tập của bạn chỉ dùng "
+                                 "được ở phiên chợ bạn đã tham gia."))
+    return event_id, till_id, done_id is not None
 
 
 def pay(wallet_id: int, booth_id: int, amount: int, key: str, note: str = "",
@@ -269,18 +289,15 @@ def pay(wallet_id: int, booth_id: int, amount: int, key: str, note: str = "",
     short, closed event, booth of another event, bad amount; nothing moves then) or LookupError
     (no such participant wallet). The same key again answers with the first transfer."""
     amount, key = checked_amount(amount), _checked_key(key)
-    if done := _by_key(key, "payment", wallet_id, booth_id=booth_id):
-        return done
-    # Checked before the write transaction, so SQLite's single writer holds its lock only for the
-    # three writes; the payer's conditional UPDATE checks the event again (it may close meanwhile).
-    event_id = db.session.scalar(select(Wallet.event_id).where(
-        Wallet.id == wallet_id, Wallet.booth_id.is_(None)))
-    if event_id is None:
-        raise LookupError(wallet_id)
-    to_id = _receiving_wallet(booth_id, event_id, now)
+    # Read before the write transaction, so SQLite's single writer holds its lock only for the
+    # three writes.
+    event_id, to_id, used = _receiving_wallet(booth_id, wallet_id, key)
+    if used:
+        return _by_key(key, "payment", wallet_id, booth_id=booth_id)
+    # Nothing the transaction changes is loaded: the receipt's redirect needs no reload.
     return _once(key, lambda: _transfer(event_id, "payment", wallet_id, to_id, amount, key, now,
                                         via="phone", note=clean_line(note, 200)),
-                 kind="payment", from_id=wallet_id, booth_id=booth_id)
+                 keep_loaded=True, kind="payment", from_id=wallet_id, booth_id=booth_id)
 
 
 # ---------------------------------------------------------------- wallet cards
@@ -345,11 +362,11 @@ def pay_by_card(wallet: Wallet, booth_id: int, pin: str, amount: int, key: str, 
                              left=MAX_PIN_ATTEMPTS - tries), "pin")
 
     def work() -> Transfer:
-        to_id = _receiving_wallet(booth_id, wallet.event_id, now)
+        event_id, to_id, _used = _receiving_wallet(booth_id, wallet.id, key)
         if db.session.scalar(select(Wallet.pin_attempts).where(Wallet.id == wallet.id)) \
                 >= MAX_PIN_ATTEMPTS:  # locked by a wrong PIN typed meanwhile at another booth
             raise _locked()
-        transfer = _transfer(wallet.event_id, "payment", wallet.id, to_id, amount, key, now,
+        transfer = _transfer(event_id, "payment", wallet.id, to_id, amount, key, now,
                              via="card", note=clean_line(note, 200), actor_id=actor_id)
         db.session.execute(update(Wallet).where(Wallet.id == wallet.id).values(pin_attempts=0)
                            .execution_options(synchronize_session=False))
