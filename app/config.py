@@ -32,6 +32,8 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
     CATALOG_PAGE_SIZE = 24
+    # Seconds a catalog page for anonymous visitors is served from a per-process cache (0: off).
+    CATALOG_CACHE_SECONDS = _env_int("CATALOG_CACHE_SECONDS", 10)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

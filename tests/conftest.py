@@ -52,6 +52,7 @@ def _empty_tables():
 
 @pytest.fixture
 def db(app):
+    app.extensions.pop("pagecache", None)  # the catalog's micro-cache: pages of earlier tests' data
     with app.app_context():
         yield _db
         _empty_tables()

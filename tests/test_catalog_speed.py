@@ -84,8 +84,11 @@ def test_the_total_counts_what_the_pages_list(db, query):
     assert results.pages == (len(listed) + 1) // 2
 
 
-def test_catalog_page_runs_a_fixed_number_of_statements(client, db, count_statements):
-    """However many items and hubs: no query per card (photos, hubs, wards come in batches)."""
+def test_catalog_page_runs_a_fixed_number_of_statements(client, app, db, count_statements,
+                                                        monkeypatch):
+    """However many items and hubs: no query per card (photos, hubs, wards come in batches).
+    A live render each time (tests/test_pagecache.py: the cached page runs none)."""
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 0)
     def statements() -> int:
         count_statements.clear()
         assert client.get("/do-tang").status_code == 200

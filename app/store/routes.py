@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import pagecache
 from ..extensions import db
 from ..models import Hub, Item
 from ..services import catalog, images
@@ -41,15 +42,26 @@ def render_page_or_fragment(page: str, fragment: str, **context):
     return response
 
 
-def _catalog_page(hub: Hub | None):
-    form = CatalogFilterForm(formdata=request.args)
-    query = form.query(request.args.get("page", 1, type=int), hub_id=hub.id if hub else None)
-    results = catalog.search(query, current_app.config["CATALOG_PAGE_SIZE"])
-    page_args = form.url_args() | ({"slug": hub.slug} if hub else {})
-    if not wants_fragment():
-        form.set_choices(catalog.sizes(), [] if hub else catalog.hub_names())
-    return render_page_or_fragment("store/catalog.html", "store/_results.html", form=form,
-                                   results=results, hub=hub, page_args=page_args)
+def _catalog_page(slug: str | None):
+    """The catalog of every hub, or of the hub `slug`; from the micro-cache for visitors who are
+    not signed in (app/pagecache.py: its stock may be up to CATALOG_CACHE_SECONDS old)."""
+    fragment = wants_fragment()
+
+    def render_html(**context) -> str:
+        hub = db.first_or_404(select(Hub).where(Hub.slug == slug)) if slug else None
+        form = CatalogFilterForm(formdata=request.args)
+        query = form.query(request.args.get("page", 1, type=int), hub_id=hub.id if hub else None)
+        results = catalog.search(query, current_app.config["CATALOG_PAGE_SIZE"])
+        page_args = form.url_args() | ({"slug": hub.slug} if hub else {})
+        if not fragment:
+            form.set_choices(pagecache.remembered("catalog sizes", catalog.sizes),
+                             [] if hub else pagecache.remembered("hub names", catalog.hub_names))
+        return render_template("store/_results.html" if fragment else "store/catalog.html",
+                               form=form, results=results, hub=hub, page_args=page_args, **context)
+
+    response = make_response(pagecache.render(render_html))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.get("/do-tang", endpoint="catalog")
@@ -61,7 +73,7 @@ def catalog_page():
 def hub(slug: str):
     if not slug.replace("-", "").isalnum():
         abort(404)
-    return _catalog_page(db.first_or_404(select(Hub).where(Hub.slug == slug)))
+    return _catalog_page(slug)
 
 
 @bp.get(f"/do-tang/<int(max={MAX_ID}):item_id>")
