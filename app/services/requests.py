@@ -311,7 +311,7 @@ def submit_request(user_id: int, hub_id: int, item_ids: list[int], delivery: Del
     """
     item_ids = list(dict.fromkeys(item_ids))
     today = today or local_today()
-    with write_transaction():
+    with write_transaction(keep_loaded=True):  # the new request stays loaded for the redirect
         _lock_user(user_id)
         if idempotency_key:
             done = db.session.scalar(select(ItemRequest).where(
@@ -328,6 +328,8 @@ def submit_request(user_id: int, hub_id: int, item_ids: list[int], delivery: Del
                       idempotency_key)
         notify(user_id, _l("Đã nhận yêu cầu %(code)s. Đoàn sẽ duyệt sớm.", code=req.code),
                tracking_path(req.id))
+    for item in items:  # their stock moved by UPDATE statements: read it afresh when next used
+        db.session.expire(item)
     return req
 
 
