@@ -24,7 +24,6 @@ from ..services import donations as svc
 from ..services.phones import display_phone
 from ..services.requests import served_wards
 from ..services.review import staff_hubs
-from ..forms import MAX_ID
 from ..store.routes import render_page_or_fragment
 from .forms import InspectForm, OfferForm, ReasonForm
 
@@ -124,7 +123,7 @@ def _detail_page(donation, posted: dict | None = None, status: int = 200):
                            reason_form=ReasonForm(formdata=None)), status
 
 
-@bp.get(f"/quan-ly/tang-do/<int(max={MAX_ID}):donation_id>")
+@bp.get("/quan-ly/tang-do/<int:donation_id>")
 @login_required
 def detail(donation_id: int):
     return _detail_page(_staff_donation(donation_id))
@@ -143,14 +142,14 @@ def _act(donation_id: int, action, done_message: str):
     return redirect(url_for(".detail", donation_id=donation_id), code=303)
 
 
-@bp.post(f"/quan-ly/tang-do/<int(max={MAX_ID}):donation_id>/da-nhan")
+@bp.post("/quan-ly/tang-do/<int:donation_id>/da-nhan")
 @login_required
 def receive(donation_id: int):
     return _act(donation_id, lambda: svc.mark_received(current_user.id, donation_id),
                 _("Đã đánh dấu đã nhận quà. Hãy kiểm từng món."))
 
 
-@bp.post(f"/quan-ly/tang-do/<int(max={MAX_ID}):donation_id>/dong")
+@bp.post("/quan-ly/tang-do/<int:donation_id>/dong")
 @login_required
 def cancel(donation_id: int):
     form = ReasonForm()
@@ -158,14 +157,14 @@ def cancel(donation_id: int):
                 _("Đã đóng đề nghị tặng quà."))
 
 
-@bp.post(f"/quan-ly/tang-do/<int(max={MAX_ID}):donation_id>/dang")
+@bp.post("/quan-ly/tang-do/<int:donation_id>/dang")
 @login_required
 def list_items(donation_id: int):
     return _act(donation_id, lambda: svc.list_accepted(current_user.id, donation_id),
                 _("Đã đăng các món đạt lên gian hàng."))
 
 
-@bp.post(f"/quan-ly/tang-do/mon/<int(max={MAX_ID}):line_id>")
+@bp.post("/quan-ly/tang-do/mon/<int:line_id>")
 @login_required
 def inspect(line_id: int):
     line = db.get_or_404(DonationLine, line_id)

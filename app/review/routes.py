@@ -69,7 +69,7 @@ def queue():
     return _queue_page(QueueFilterForm(formdata=request.args))
 
 
-@bp.post(f"/yeu-cau/<int(max={MAX_ID}):request_id>/duyet")
+@bp.post("/yeu-cau/<int:request_id>/duyet")
 def approve(request_id: int):
     form = QueueFilterForm(formdata=request.form)
     try:
@@ -82,7 +82,7 @@ def approve(request_id: int):
     return _after_action(form)
 
 
-@bp.post(f"/yeu-cau/<int(max={MAX_ID}):request_id>/tu-choi")
+@bp.post("/yeu-cau/<int:request_id>/tu-choi")
 def reject(request_id: int):
     form = QueueFilterForm(formdata=request.form)
     try:
@@ -125,7 +125,7 @@ def signups():
                            signups=svc.signups(hub.id, days))
 
 
-@bp.post(f"/lich-giao/<int(max={MAX_ID}):hub_id>/<day>")
+@bp.post("/lich-giao/<int:hub_id>/<day>")
 def signup(hub_id: int, day: str):
     try:
         when = date.fromisoformat(day)
