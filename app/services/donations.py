@@ -119,12 +119,8 @@ def validate_offer(hub: Hub, offer: Offer) -> Offer:
         errors["handover"] = _l("Vui lòng chọn cách trao quà.")
     elif offer.handover == "bring":
         province, ward, street = None, None, ""
-    elif not geo.province_name(province):
-        errors["province_code"] = _l("Vui lòng chọn tỉnh/thành phố trong danh sách.")
-    elif not ward:
-        errors["ward_code"] = _l("Vui lòng chọn phường/xã.")
-    elif not geo.ward_in_province(ward, province):
-        errors["ward_code"] = _l("Phường/xã không thuộc tỉnh/thành phố đã chọn.")
+    elif problem := geo.address_problem(province, ward):
+        errors.update([problem])
     elif ward not in hub.delivery_ward_codes:
         errors["handover"] = _l("Tình nguyện viên của điểm phát này chưa tới lấy đồ ở %(ward)s. "
                                 "Bạn có thể mang quà tới điểm phát.", ward=geo.ward_name(ward))

@@ -1,6 +1,8 @@
 """The 2025 two-level administrative units (34 provinces/cities and their wards/communes)."""
 from functools import lru_cache
 
+from flask_babel import lazy_gettext as _l
+
 from vietnam_provinces import Province, Ward
 
 from .text import fold
@@ -43,6 +45,18 @@ def ward_name(code: int | None) -> str:
 def ward_in_province(ward_code: int | None, province_code: int | None) -> bool:
     entry = _ward_index().get(ward_code or 0)
     return entry is not None and entry[1] == province_code
+
+
+def address_problem(province_code: int | None, ward_code: int | None) -> tuple[str, str] | None:
+    """What is wrong with an address chosen from the 2025 list, as (form field, message); None
+    when the ward is one of the province's."""
+    if not province_name(province_code):
+        return "province_code", _l("Vui lòng chọn tỉnh/thành phố trong danh sách.")
+    if not ward_code:
+        return "ward_code", _l("Vui lòng chọn phường/xã.")
+    if not ward_in_province(ward_code, province_code):
+        return "ward_code", _l("Phường/xã không thuộc tỉnh/thành phố đã chọn.")
+    return None
 
 
 def place_label(ward_code: int | None, province_code: int | None) -> str:

@@ -145,12 +145,8 @@ def validate_delivery(hub: Hub, d: Delivery) -> Delivery:
     province, ward = d.province_code, d.ward_code
     if d.method == "pickup" and not ward:  # the address is optional for a pickup
         province, ward, street = None, None, ""
-    elif not geo.province_name(province):
-        errors["province_code"] = _l("Vui lòng chọn tỉnh/thành phố trong danh sách.")
-    elif not ward:
-        errors["ward_code"] = _l("Vui lòng chọn phường/xã.")
-    elif not geo.ward_in_province(ward, province):
-        errors["ward_code"] = _l("Phường/xã không thuộc tỉnh/thành phố đã chọn.")
+    elif problem := geo.address_problem(province, ward):
+        errors.update([problem])
     elif d.method == "volunteer" and ward not in hub.delivery_ward_codes:
         errors["method"] = _l("Tình nguyện viên của điểm phát này chưa giao tới %(ward)s. "
                               "Hãy chọn nhận tại điểm phát hoặc gửi bưu điện.",
