@@ -14,8 +14,8 @@ The one per-visitor thing on such a page is the CSRF token (`hx-headers`, the he
 shared copy is rendered with a placeholder instead — a random string of this process, unknown to
 anyone who writes content — and each visitor's own `generate_csrf()` token is put in on every
 serve, so CSRF protection is exactly what it was. Everything else a page depends on is in the key:
-the path with its query string as sent (the language form echoes it), the locale, and the htmx
-headers (page or fragment).
+the path (with the prefix the app is mounted at, which its links carry) and the query string as sent
+(the language form echoes it), the locale, and the htmx headers (page or fragment).
 """
 import secrets
 import threading
@@ -106,7 +106,8 @@ def render(render_html: Callable[..., str]) -> str:
     pages = cache()
     htmx = tuple(request.headers.get(h) == "true"
                  for h in ("HX-Request", "HX-History-Restore-Request"))
-    key = ("page", request.path, request.query_string, str(get_locale()), htmx)
+    key = ("page", request.script_root, request.path, request.query_string, str(get_locale()),
+           htmx)
     html = pages.get(key)
     if html is None:
         html = render_html(csrf_token=lambda: pages.placeholder)

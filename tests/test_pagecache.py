@@ -116,6 +116,9 @@ def test_each_query_string_is_a_page_of_its_own(app, shelf, clock):
     assert 'name="next" value="/do-tang?category=sach-vo"' in html  # the language form's way back
     html = visit(app, app.test_client(), "/do-tang?q=giay").get_data(as_text=True)
     assert "Giày thể thao" in html and 'name="next" value="/do-tang?q=giay"' in html
+    mounted = visit(app, app.test_client(), "/do-tang", base_url="http://localhost/gh")
+    assert 'action="/gh/ngon-ngu"' in mounted.get_data(as_text=True)  # links under its prefix
+    assert 'action="/ngon-ngu"' in visit(app, app.test_client(), "/do-tang").get_data(as_text=True)
 
 
 def test_the_page_follows_the_language(app, shelf, clock):
