@@ -37,6 +37,7 @@ import os
 import queue
 import random
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -366,6 +367,13 @@ def server_cpu(master_pid: int) -> float:
     return total / tick
 
 
+def clients_cpu() -> float:
+    """CPU seconds used so far by this script's finished client processes (they share the cores
+    with the server)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 # ---------------------------------------------------------------- the run
 
 def run(label: str, database_url: str, args, folder: Path, workers: int) -> bool:
@@ -375,9 +383,9 @@ def run(label: str, database_url: str, args, folder: Path, workers: int) -> bool
         t0 = time.monotonic()
         people = join_all(port, event_id, args.participants, args.clients)
         joined_in = time.monotonic() - t0
-        cpu_before = server_cpu(proc.pid)
+        cpu_before, clients_before = server_cpu(proc.pid), clients_cpu()
         tally, seconds = pay_all(port, people, booth_ids, args)
-        cpu = server_cpu(proc.pid) - cpu_before
+        cpu, client_cpu = server_cpu(proc.pid) - cpu_before, clients_cpu() - clients_before
     finally:
         stop(proc, log)
     check, recorded, booth_points = ledger(database_url, event_id)
@@ -401,6 +409,7 @@ def run(label: str, database_url: str, args, folder: Path, workers: int) -> bool
         ("pay requests per second", f"{requests / seconds:.0f}"),
         ("sent > 50 ms behind plan (server fell behind)", f"{tally.late}"),
         ("server CPU per pay request (ms)", f"{cpu / max(requests, 1) * 1000:.1f}"),
+        ("clients' CPU per pay request (ms)", f"{client_cpu / max(requests, 1) * 1000:.1f}"),
         ("payments applied per second", f"{len(tally.applied) / seconds:.0f}"),
         ("latency p50 / p95 / p99 (ms)", f"{pct(tally.latencies, 50):.1f} / "
                                          f"{pct(tally.latencies, 95):.1f} / "
