@@ -363,3 +363,17 @@ def test_live_search_in_a_phone_browser(database_url, shelf, tmp_path):
         expect(page.locator(".pagination")).to_contain_text("2/2")
         expect(cards).to_have_count(1)
         assert page.locator("form.catalog-filters").count() == 1
+
+
+def test_organizer_lists_an_item_for_their_own_hub_only(client, login_as):
+    hub, other = make_hub(name="Điểm A"), make_hub(name="Điểm B")
+    login_as("organizer", hub=hub)
+    page = client.get(NEW_ITEM_URL).get_data(as_text=True)
+    assert "Điểm A" in page and "Điểm B" not in page
+    assert client.post(NEW_ITEM_URL, data=item_form(other)).status_code == 422
+    assert _db.session.scalar(select(func.count(Item.id))) == 0
+    resp = client.post(NEW_ITEM_URL, data=item_form(hub))
+    assert resp.status_code == 303
+    item = _db.session.scalar(select(Item).where(Item.title == "Áo khoác đồng phục"))
+    assert item.hub_id == hub.id and resp.headers["Location"].endswith(f"/do-tang/{item.id}")
+    assert "Đăng món mới" in client.get("/do-tang").get_data(as_text=True)

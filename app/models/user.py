@@ -42,13 +42,14 @@ class User(UserMixin, db.Model):
                 return True
         return False
 
-    def hub_ids_for(self, role: str) -> set[int] | None:
-        """Hubs where the user holds `role`; None means every hub (admin or unscoped role)."""
+    def hub_ids_for(self, *roles: str) -> set[int] | None:
+        """Hubs where the user holds one of `roles`; None means every hub (admin or unscoped
+        role)."""
         ids: set[int] = set()
         for r in self.roles:
-            if r.role == "admin" or (r.role == role and r.hub_id is None):
+            if r.role == "admin" or (r.role in roles and r.hub_id is None):
                 return None
-            if r.role == role:
+            if r.role in roles:
                 ids.add(r.hub_id)
         return ids
 

@@ -10,6 +10,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import Hub, Item, ItemPhoto, User
 from . import images
+from .requests import acts_for_hub
 from .text import clean_line, fold
 
 CATEGORIES = {
@@ -172,14 +173,14 @@ def add_item(session, hub_id: int, f: ItemFields, photos: Iterable[images.SavedI
 
 
 def create_item(hub_id: int, actor_id: int, fields: ItemFields, photos=()) -> Item:
-    """Use-case: a volunteer of the hub lists a donated item with up to MAX_PHOTOS photos
+    """Use-case: a volunteer or organizer of the hub lists a donated item with up to MAX_PHOTOS photos
     (FileStorage or bytes). Raises CatalogError or images.ImageError; nothing is kept on error."""
     fields = checked_fields(fields)
     photos = list(photos)
     if len(photos) > MAX_PHOTOS:
         raise CatalogError(_l("Tối đa %(n)s ảnh cho một món.", n=MAX_PHOTOS), "photos")
     actor = db.session.get(User, actor_id)
-    if actor is None or not actor.has_role("volunteer", hub_id) or not db.session.get(Hub, hub_id):
+    if actor is None or not acts_for_hub(actor, hub_id) or not db.session.get(Hub, hub_id):
         raise CatalogError(_l("Bạn không thể đăng đồ cho điểm phát này."), "hub_id")
     saved: list[images.SavedImage] = []
     try:

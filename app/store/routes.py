@@ -18,7 +18,6 @@ from .. import pagecache
 from ..extensions import db
 from ..models import Hub, Item
 from ..services import catalog, images
-from ..forms import MAX_ID
 from .forms import CatalogFilterForm, ItemForm
 
 bp = Blueprint("store", __name__)
@@ -76,7 +75,7 @@ def hub(slug: str):
     return _catalog_page(slug)
 
 
-@bp.get(f"/do-tang/<int(max={MAX_ID}):item_id>")
+@bp.get("/do-tang/<int:item_id>")
 def item(item_id: int):
     item = db.first_or_404(select(Item).where(Item.id == item_id, Item.is_listed.is_(True)))
     return render_template("store/item.html", item=item)
@@ -85,7 +84,7 @@ def item(item_id: int):
 @bp.route("/quan-ly/mon-do/moi", methods=["GET", "POST"])
 @login_required
 def new_item():
-    hubs = catalog.hubs(current_user.hub_ids_for("volunteer"))
+    hubs = catalog.hubs(current_user.hub_ids_for("volunteer", "organizer"))
     if not hubs:
         abort(403)
     form = ItemForm()
