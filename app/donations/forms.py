@@ -25,7 +25,7 @@ from wtforms import (
 from ..services import catalog, geo
 from ..services.donations import HANDOVER_LABELS, MAX_LINES, Inspection, Offer, OfferLine
 from ..store.forms import PhotosField, choices
-from ..forms import id_or_none
+from ..forms import PlainSelect, id_or_none
 
 KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
@@ -93,8 +93,10 @@ class OfferForm(ShowsErrors, FlaskForm):
         "autocomplete": "tel", "inputmode": "tel", "placeholder": "0912 345 678"})
     handover = RadioField(_l("Cách trao quà"), choices=choices(HANDOVER_LABELS.items()),
                           default="bring", validate_choice=False)
-    province_code = SelectField(_l("Tỉnh/thành phố"), coerce=id_or_none, validate_choice=False)
-    ward_code = SelectField(_l("Phường/xã"), coerce=id_or_none, validate_choice=False)
+    province_code = SelectField(_l("Tỉnh/thành phố"), coerce=id_or_none, validate_choice=False,
+                                widget=PlainSelect())
+    ward_code = SelectField(_l("Phường/xã"), coerce=id_or_none, validate_choice=False,
+                            widget=PlainSelect())
     street = StringField(_l("Số nhà, đường hoặc thôn/ấp"), render_kw={"maxlength": 255})
     note = TextAreaField(_l("Lời nhắn cho Đoàn (không bắt buộc)"),
                          render_kw={"rows": 2, "maxlength": 500})

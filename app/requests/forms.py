@@ -17,7 +17,7 @@ from ..models import Hub
 from ..models.request import METHODS
 from ..services import geo
 from ..services.requests import METHOD_LABELS, Delivery, RequestError
-from ..forms import id_or_none
+from ..forms import PlainSelect, id_or_none
 
 KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
@@ -25,8 +25,10 @@ KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 class DeliveryForm(FlaskForm):
     recipient_name = StringField(_l("Tên người nhận"))
     phone = TelField(_l("Số điện thoại di động"))
-    province_code = SelectField(_l("Tỉnh/thành phố"), coerce=id_or_none, validate_choice=False)
-    ward_code = SelectField(_l("Phường/xã"), coerce=id_or_none, validate_choice=False)
+    province_code = SelectField(_l("Tỉnh/thành phố"), coerce=id_or_none, validate_choice=False,
+                                widget=PlainSelect())
+    ward_code = SelectField(_l("Phường/xã"), coerce=id_or_none, validate_choice=False,
+                            widget=PlainSelect())
     street = StringField(_l("Số nhà, đường hoặc thôn/ấp"))
     method = RadioField(_l("Cách nhận đồ"), validate_choice=False)
     consent = BooleanField(_l(

@@ -1,7 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -17,7 +16,6 @@ from wtforms.validators import (
     Length,
     NumberRange,
 )
-from wtforms.widgets import Select
 
 from ..services.catalog import (
     CATEGORIES,
@@ -28,28 +26,13 @@ from ..services.catalog import (
     ItemFields,
 )
 from ..services.text import clean_line
-from ..forms import id_or_none
+from ..forms import PlainSelect, id_or_none
 
 MAX_PAGE = 10_000
 
 
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
-
-
-class PlainSelect(Select):
-    """WTForms' <select>, each plain <option> written by one format string, the same HTML. The
-    catalog's filter has ~70 options (50 hubs, the sizes, the categories): WTForms' Select took 21 %
-    of the page's CPU, html_params() alone 16 % (cProfile, load.py's dataset); this widget cuts
-    the selects' time by 60 % (what is left is mostly the categories' translated labels)."""
-
-    @classmethod
-    def render_option(cls, choice, **kwargs):
-        if kwargs or choice.render_kw or isinstance(choice.value, bool):
-            return super().render_option(choice, **kwargs)
-        return Markup('<option %svalue="%s">%s</option>' % (
-            "selected " if choice.selected else "", escape(choice.value),
-            escape(choice.label or choice.value)))
 
 
 class CatalogFilterForm(FlaskForm):
