@@ -1,5 +1,6 @@
 """Small pieces shared by the features' forms."""
 from markupsafe import Markup, escape
+from wtforms import SelectChoice
 from wtforms.widgets import Select
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
@@ -12,6 +13,11 @@ def id_or_none(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 0 < number <= MAX_ID else None
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms' choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class PlainSelect(Select):

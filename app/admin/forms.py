@@ -7,7 +7,7 @@ from wtforms import SearchField, SelectField, StringField
 
 from ..services.audit import ACTION_LABELS, LABELS, LogFilter
 from ..services.text import clean_line
-from ..store.forms import choices
+from ..forms import choices
 
 
 def _day(value) -> date | None:

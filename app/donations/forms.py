@@ -24,8 +24,8 @@ from wtforms import (
 
 from ..services import catalog, geo
 from ..services.donations import HANDOVER_LABELS, MAX_LINES, Inspection, Offer, OfferLine
-from ..store.forms import PhotosField, choices
-from ..forms import PlainSelect, id_or_none
+from ..store.forms import PhotosField
+from ..forms import PlainSelect, choices, id_or_none
 
 KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 

@@ -12,7 +12,7 @@ from ..services.market import EventFields
 from ..services.orders import MAX_QUANTITY
 from ..services.wallets import Participant, new_key
 from ..vendors.forms import ShowsErrors, WholeNumberField
-from ..forms import id_or_none
+from ..forms import choices, id_or_none
 
 
 class EventForm(ShowsErrors, FlaskForm):
@@ -30,7 +30,7 @@ class EventForm(ShowsErrors, FlaskForm):
 
     def __init__(self, hubs, **kwargs):
         super().__init__(**kwargs)
-        self.hub_id.choices = [(h.id, h.name) for h in hubs]
+        self.hub_id.choices = choices((h.id, h.name) for h in hubs)
 
     def fields(self) -> EventFields:
         return EventFields(self.hub_id.data, self.name.data or "", self.place.data or "",
@@ -51,7 +51,7 @@ class JoinForm(ShowsErrors, FlaskForm):
     phone = TelField(_l("Số điện thoại di động"), render_kw={"autocomplete": "tel",
                                                             "inputmode": "tel"})
     first_qr = RadioField(_l("Đây có phải lần đầu bạn thanh toán bằng mã QR?"),
-                          choices=[("yes", _l("Đúng, lần đầu")), ("no", _l("Không, tôi đã từng"))],
+                          choices=choices([("yes", _l("Đúng, lần đầu")), ("no", _l("Không, tôi đã từng"))]),
                           validate_choice=False)
     consent = BooleanField(_l("Tôi đồng ý để ban tổ chức lưu họ tên và số điện thoại chỉ để quản "
                               "lý ví tập trong phiên chợ này (Nghị định 13/2023/NĐ-CP)."))

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from flask_limiter.util import get_remote_address
 
 from ..extensions import db, limiter
+from ..forms import choices
 from ..models import Booth, MarketEvent, Transfer, Wallet
 from ..models.base import utcnow
 from ..services import market, orders, payments, vietqr, wallets
@@ -107,8 +108,8 @@ def event(event_id: int):
     event = _event(event_id)
     managing = market.organizes(current_user, event)
     invite_form = InviteForm()
-    invite_form.vendor_ids.choices = [(v.id, v.business_name)
-                                      for v in market.invitable_vendors(event)] if managing else []
+    invite_form.vendor_ids.choices = choices((v.id, v.business_name) for v in
+                                             market.invitable_vendors(event)) if managing else []
     return render_template(
         "market/event.html", event=event, managing=managing, invite_form=invite_form,
         booths=market.booths_of(event.id) if managing else market.accepted_booths(event.id),
@@ -122,7 +123,8 @@ def event(event_id: int):
 def invite(event_id: int):
     event = _managed(event_id)
     form = InviteForm()
-    form.vendor_ids.choices = [(v.id, v.business_name) for v in market.invitable_vendors(event)]
+    form.vendor_ids.choices = choices((v.id, v.business_name)
+                                      for v in market.invitable_vendors(event))
     try:
         if not form.validate_on_submit():
             raise market.MarketError(_("Vui lòng chọn gian hàng để mời."))

@@ -17,7 +17,7 @@ from ..models import Hub
 from ..models.request import METHODS
 from ..services import geo
 from ..services.requests import METHOD_LABELS, Delivery, RequestError
-from ..forms import PlainSelect, id_or_none
+from ..forms import PlainSelect, choices, id_or_none
 
 KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
@@ -39,11 +39,12 @@ class DeliveryForm(FlaskForm):
 
     def __init__(self, hub: Hub, **kwargs):
         super().__init__(**kwargs)
-        self.method.choices = [(m, METHOD_LABELS[m]) for m in METHODS
-                               if m != "volunteer" or hub.delivery_wards]
-        self.province_code.choices = [("", _("— Chọn tỉnh/thành phố —")), *geo.provinces()]
-        self.ward_code.choices = [("", _("— Chọn phường/xã —")),
-                                  *geo.wards_of(self.province_code.data)]
+        self.method.choices = choices((m, METHOD_LABELS[m]) for m in METHODS
+                                      if m != "volunteer" or hub.delivery_wards)
+        self.province_code.choices = choices([("", _("— Chọn tỉnh/thành phố —")),
+                                              *geo.provinces()])
+        self.ward_code.choices = choices([("", _("— Chọn phường/xã —")),
+                                          *geo.wards_of(self.province_code.data)])
 
     def delivery(self) -> Delivery:
         return Delivery(

@@ -7,7 +7,7 @@ from wtforms import SelectField
 from ..models.request import METHODS
 from ..services.requests import METHOD_LABELS
 from ..services.review import QueueFilter
-from ..store.forms import choices
+from ..forms import choices
 from ..forms import id_or_none
 
 

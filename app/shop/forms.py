@@ -14,7 +14,7 @@ from ..services.text import clean_line
 from ..services.vendors import PRODUCT_CATEGORIES, ProductQuery
 from ..store.forms import MAX_PAGE
 from ..vendors.forms import WholeNumberField
-from ..forms import id_or_none
+from ..forms import choices, id_or_none
 
 
 class ProductFilterForm(FlaskForm):
@@ -31,8 +31,8 @@ class ProductFilterForm(FlaskForm):
     available = BooleanField(_l("Chỉ sản phẩm còn hàng"))
 
     def set_choices(self, hubs) -> None:
-        self.category.choices = [("", _l("Tất cả"))] + list(PRODUCT_CATEGORIES.items())
-        self.hub.choices = [("", _l("Tất cả điểm phát"))] + [(h.id, h.name) for h in hubs]
+        self.category.choices = choices([("", _l("Tất cả")), *PRODUCT_CATEGORIES.items()])
+        self.hub.choices = choices([("", _l("Tất cả điểm phát"))] + [(h.id, h.name) for h in hubs])
 
     def query(self, page: int) -> ProductQuery:
         category = self.category.data if self.category.data in PRODUCT_CATEGORIES else ""
@@ -51,7 +51,7 @@ class OrderForm(DeliveryForm):
     def __init__(self, hub, products, **kwargs):
         super().__init__(hub, **kwargs)
         self.products = products
-        self.method.choices = [(m, METHOD_LABELS[m]) for m in METHODS]
+        self.method.choices = choices((m, METHOD_LABELS[m]) for m in METHODS)
         self.method.label.text = _("Cách nhận hàng")
         self.consent.label.text = _(
             "Tôi đồng ý để người bán dùng họ tên, số điện thoại và địa chỉ trên chỉ để giao đơn "

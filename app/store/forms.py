@@ -5,7 +5,6 @@ from wtforms import (
     BooleanField,
     IntegerField,
     SearchField,
-    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -26,13 +25,9 @@ from ..services.catalog import (
     ItemFields,
 )
 from ..services.text import clean_line
-from ..forms import PlainSelect, id_or_none
+from ..forms import PlainSelect, choices, id_or_none
 
 MAX_PAGE = 10_000
-
-
-def choices(pairs) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class CatalogFilterForm(FlaskForm):

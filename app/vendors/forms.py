@@ -16,7 +16,7 @@ from wtforms.widgets import HiddenInput, TextInput
 from ..services import vietqr
 from ..services.vendors import PRODUCT_CATEGORIES, ProductFields, VendorFields
 from ..store.forms import PhotosField
-from ..forms import id_or_none
+from ..forms import choices, id_or_none
 
 _WHOLE = re.compile(r"-?\d+", re.ASCII)
 _MONEY_NOISE = re.compile(r"[\s.,]|₫|vnđ|vnd|đ", re.IGNORECASE)
@@ -66,9 +66,10 @@ class VendorApplicationForm(ShowsErrors, FlaskForm):
 
     def __init__(self, hubs, **kwargs):
         super().__init__(**kwargs)
-        self.hub_id.choices = [("", _("— Chọn điểm phát —"))] + [(h.id, h.name) for h in hubs]
-        self.bank_bin.choices = [("", _("— Chọn ngân hàng —"))] + [
-            (b.bin, f"{b.short_name} — {b.name} ({b.bin})") for b in vietqr.banks()]
+        self.hub_id.choices = choices([("", _("— Chọn điểm phát —"))]
+                                      + [(h.id, h.name) for h in hubs])
+        self.bank_bin.choices = choices([("", _("— Chọn ngân hàng —"))] + [
+            (b.bin, f"{b.short_name} — {b.name} ({b.bin})") for b in vietqr.banks()])
 
     def fields(self) -> VendorFields:
         return VendorFields(
@@ -91,7 +92,7 @@ class ProductForm(ShowsErrors, FlaskForm):
     name = StringField(_l("Tên sản phẩm"), validators=[
         DataRequired(_l("Vui lòng nhập tên sản phẩm.")),
         Length(max=160, message=_l("Tên quá dài (tối đa 160 ký tự)."))])
-    category = SelectField(_l("Danh mục"), choices=list(PRODUCT_CATEGORIES.items()),
+    category = SelectField(_l("Danh mục"), choices=choices(PRODUCT_CATEGORIES.items()),
                            validate_choice=False)
     price = WholeNumberField(_l("Giá bán (đồng)"), money=True, widget=TextInput(), validators=[
         InputRequired(_l("Vui lòng nhập giá bán."))],
