@@ -12,7 +12,8 @@ with gunicorn (sync workers: 2 on SQLite, 6 on PostgreSQL) on 127.0.0.1 and a fr
 
 1. 500 participants join through the join form (GET for the CSRF token, POST), each with the
    event's 100.000 practice points;
-2. 50 concurrent clients (threads in 5 processes, one keep-alive connection each) make 10,000
+2. 50 concurrent clients (threads in 5 processes, one connection each, reopened whenever the server
+   closes it — gunicorn's sync workers do after every answer) make 10,000
    random practice payments (1.000–8.000 điểm, a random participant to a random booth) by POSTing
    the pay form's confirmation with its CSRF token — the endpoint a phone uses; about 2 % are sent
    again with the same idempotency key (a retry); payments beyond a balance are refused (422) and
