@@ -41,7 +41,7 @@ translations-update: $(VENV)/.installed
 	$(BIN)/pybabel compile -d app/translations -D messages --statistics
 
 test: setup
-	$(BIN)/pytest -q
+	@echo "== SQLite file"; env -u TEST_DATABASE_URL $(BIN)/pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== PostgreSQL: $$TEST_DATABASE_URL"; $(BIN)/pytest -q; fi
 
 lint: setup

@@ -57,7 +57,8 @@
       loadLibrary(box.getAttribute("data-library"), function () {
         scanner = new window.Html5Qrcode(video.id);
         stopBtn.hidden = false;
-        scanner.start({ facingMode: "environment" }, { fps: 10, qrbox: 240 }, found,
+        var qrbox = Number(box.getAttribute("data-qrbox"));
+        scanner.start({ facingMode: "environment" }, { fps: 10, qrbox: qrbox }, found,
                       function () {})
           .catch(function () { scanner = null; fail(); });
       }, fail);
