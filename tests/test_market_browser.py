@@ -117,7 +117,8 @@ def test_a_booth_reads_a_wallet_card_with_the_camera_and_takes_the_pin(app, data
             _log_in(page, base, vendor)
             page.goto(f"{base}/phien-cho/gian-hang/{booth_id}/the")
             page.click("#card-scan-start")
-            expect(page.locator("main")).to_contain_text("Bà Tư")  # scanned, checked, read
+            # decoding camera frames in JS is slow on a busy 2-core machine: allow it time
+            expect(page.locator("main")).to_contain_text("Bà Tư", timeout=60000)  # scanned, read
             page.fill("#amount", "35.000")
             page.fill("#pin", "1111")
             page.click("text=Trả điểm")

@@ -45,10 +45,9 @@
 
     function found(text) {
       if (!scanner) return;  // a second frame of the same code
-      stop().then(function () {
-        input.value = text;
-        form.submit();
-      });
+      stop();  // the camera also stops when the page goes; the submit does not wait for it
+      input.value = text;
+      form.submit();
     }
 
     startBtn.addEventListener("click", function () {
