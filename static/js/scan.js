@@ -1,67 +1,62 @@
-// Camera scanners (html5-qrcode): each [data-scanner] block reads a QR code with the phone's
-// camera, puts it into its form's field (data-input, in the form data-form) and submits the form;
-// the server reads the code out of a scanned URL and checks it. Without a camera, without this
-// file or before the library loads, typing the code into that field works the same.
-// The library (~370 KB) is loaded only when someone asks for the camera.
+// Scan page: read a parcel's QR code with the phone's camera (html5-qrcode) and look it up.
+// Without a camera, without this file or before the library loads, the typed-code form works.
+// The library (~370 KB) is loaded only when the volunteer asks for the camera.
 (function () {
   "use strict";
-  if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+  var box = document.getElementById("scanner");
+  var form = document.getElementById("scan-form");
+  if (!box || !form || !window.isSecureContext || !navigator.mediaDevices ||
+      !navigator.mediaDevices.getUserMedia) {
     return;
   }
+  var startBtn = document.getElementById("scan-start");
+  var stopBtn = document.getElementById("scan-stop");
+  var status = document.getElementById("scan-status");
+  var input = form.querySelector("input[name=ma]");
+  var scanner = null;
+  box.hidden = false;
 
-  function loadLibrary(url, done, fail) {
+  function loadLibrary(done) {
     if (window.Html5Qrcode) { done(); return; }
     var script = document.createElement("script");
-    script.src = url;
+    script.src = box.getAttribute("data-library");
     script.onload = done;
     script.onerror = fail;
     document.head.appendChild(script);
   }
 
-  document.querySelectorAll("[data-scanner]").forEach(function (box) {
-    var form = document.getElementById(box.getAttribute("data-form"));
-    var input = document.getElementById(box.getAttribute("data-input"));
-    if (!form || !input) return;
-    var startBtn = box.querySelector("[data-scan-start]");
-    var stopBtn = box.querySelector("[data-scan-stop]");
-    var status = box.querySelector("[role=status]");
-    var video = box.querySelector(".scan-video");
-    var scanner = null;
-    box.hidden = false;
+  function fail() {
+    status.textContent = box.getAttribute("data-error");
+    startBtn.hidden = false;
+    stopBtn.hidden = true;
+  }
 
-    function fail() {
-      status.textContent = box.getAttribute("data-error");
-      startBtn.hidden = false;
-      stopBtn.hidden = true;
-    }
+  function stop() {
+    var s = scanner;
+    scanner = null;
+    startBtn.hidden = false;
+    stopBtn.hidden = true;
+    return s ? s.stop().catch(function () {}) : Promise.resolve();
+  }
 
-    function stop() {
-      var s = scanner;
-      scanner = null;
-      startBtn.hidden = false;
-      stopBtn.hidden = true;
-      return s ? s.stop().catch(function () {}) : Promise.resolve();
-    }
-
-    function found(text) {
-      if (!scanner) return;  // a second frame of the same code
-      stop();  // the camera also stops when the page goes; the submit does not wait for it
-      input.value = text;
+  function found(text) {
+    if (!scanner) return;  // a second frame of the same code
+    stop().then(function () {
+      input.value = text;  // the server reads the code out of a scanned URL
       form.submit();
-    }
-
-    startBtn.addEventListener("click", function () {
-      status.textContent = "";
-      startBtn.hidden = true;
-      loadLibrary(box.getAttribute("data-library"), function () {
-        scanner = new window.Html5Qrcode(video.id);
-        stopBtn.hidden = false;
-        var qrbox = Number(box.getAttribute("data-qrbox"));
-        scanner.start({ facingMode: "environment" }, { fps: 10, qrbox: qrbox }, found,
-                      function () {})
-          .catch(function () { scanner = null; fail(); });
-      }, fail);
     });
-    stopBtn.addEventListener("click", stop);
+  }
+
+  startBtn.addEventListener("click", function () {
+    status.textContent = "";
+    startBtn.hidden = true;
+    loadLibrary(function () {
+      scanner = new window.Html5Qrcode("scan-video");
+      stopBtn.hidden = false;
+      scanner.start({ facingMode: "environment" }, { fps: 10, qrbox: 220 }, found,
+                    function () {})
+        .catch(function () { scanner = null; fail(); });
+    });
   });
+  stopBtn.addEventListener("click", stop);
 })();
