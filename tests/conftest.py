@@ -6,7 +6,7 @@ Tables are created once and emptied after every test.
 import os
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db as _db
@@ -57,6 +57,21 @@ def db(app):
         yield _db
         _empty_tables()
         _db.session.remove()
+
+
+@pytest.fixture
+def statements(app):
+    """A list that receives every SQL statement run while the test runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = _db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

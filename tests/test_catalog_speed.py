@@ -4,28 +4,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
-from app.extensions import db as _db
 from app.models import Item
 from app.models.base import utcnow
 from app.services import catalog
 from tests.factories import make_hub, make_item
-
-
-@pytest.fixture
-def count_statements(app):
-    """A list that receives every SQL statement run while the test runs."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = _db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def test_in_stock_follows_available_and_orders_the_catalog(db):
@@ -84,22 +68,23 @@ def test_the_total_counts_what_the_pages_list(db, query):
     assert results.pages == (len(listed) + 1) // 2
 
 
-def test_catalog_page_runs_a_fixed_number_of_statements(client, app, db, count_statements,
+def test_catalog_page_runs_a_fixed_number_of_statements(client, app, db, statements,
                                                         monkeypatch):
     """However many items and hubs: no query per card (photos, hubs, wards come in batches).
     A live render each time (tests/test_pagecache.py: the cached page runs none)."""
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 0)
-    def statements() -> int:
-        count_statements.clear()
+
+    def selects() -> int:
+        statements.clear()
         assert client.get("/do-tang").status_code == 200
-        return len([s for s in count_statements if s.lstrip().upper().startswith(("SELECT", "WITH"))])
+        return len([s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))])
 
     hub = make_hub()
     make_item(hub, size="38")
-    few = statements()
+    few = selects()
     for n in range(12):
         make_item(make_hub() if n % 3 else hub, title=f"Vở {n}", size=str(30 + n))
-    assert statements() == few
+    assert selects() == few
 
 
 def test_static_urls_carry_a_hash_and_are_cached_for_a_year(client, db):
@@ -113,7 +98,7 @@ def test_static_urls_carry_a_hash_and_are_cached_for_a_year(client, db):
     assert plain.cache_control.max_age is None  # without a version: revalidated as before
 
 
-def test_ping_is_trivial(client, db, count_statements):
+def test_ping_is_trivial(client, db, statements):
     resp = client.get("/ping")
     assert (resp.status_code, resp.get_data(as_text=True)) == (200, "ok")
-    assert count_statements == []
+    assert statements == []

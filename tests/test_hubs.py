@@ -46,3 +46,10 @@ def test_cli_creates_a_hub(app, db):
         "hub", "create", "--name", "X", "--province", "Hà Tây", "--ward", "Y",
         "--pickup-place", "P", "--pickup-hours", "H"])
     assert bad.exit_code == 1 and "34 đơn vị" in bad.output
+
+
+def test_namesake_hubs_get_their_own_slugs(app, db):
+    spec = HubSpec("Đoàn xã Tân Phước", "Đồng Tháp", "Xã Tân Phước 1", "Nhà văn hóa",
+                        "7:00–11:00")
+    slugs = [create_hub(spec).slug for _ in range(3)]
+    assert slugs == ["doan-xa-tan-phuoc", "doan-xa-tan-phuoc-2", "doan-xa-tan-phuoc-3"]

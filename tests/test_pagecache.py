@@ -3,7 +3,7 @@ CATALOG_CACHE_SECONDS, each with a CSRF token of their own; everyone else gets a
 import re
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app import pagecache
 from app.extensions import db as _db
@@ -27,20 +27,6 @@ def clock(app, db):
     now = [1000.0]
     pagecache.cache().clock = lambda: now[0]
     return now
-
-
-@pytest.fixture
-def statements(app):
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = _db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def visit(app, client, path, **kwargs):

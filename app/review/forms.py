@@ -7,8 +7,7 @@ from wtforms import SelectField
 from ..models.request import METHODS
 from ..services.requests import METHOD_LABELS
 from ..services.review import QueueFilter
-from ..forms import choices
-from ..forms import id_or_none
+from ..forms import choices, id_or_none
 
 
 class QueueFilterForm(FlaskForm):

@@ -6,7 +6,6 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..database import write_transaction
-from ..extensions import db
 from ..models import Hub, HubWard
 from . import geo
 from .text import clean_line, fold
@@ -49,11 +48,13 @@ def create_hub(spec: HubSpec) -> Hub:
     province = _province_code(spec.province)
     ward = _ward_code(spec.ward, province)
     served = {_ward_code(w, province) for w in spec.delivery_wards}
-    slug = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")[:70] or "diem-phat"
+    base = re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-")[:70] or "diem-phat"
     cfg = current_app.config
     with write_transaction() as session:
-        if session.scalar(select(Hub.id).where(Hub.slug == slug)):
-            slug = f"{slug}-{session.scalar(select(db.func.count(Hub.id))) + 1}"
+        slug, n = base, 1
+        while session.scalar(select(Hub.id).where(Hub.slug == slug)):  # a namesake: -2, -3, …
+            n += 1
+            slug = f"{base}-{n}"
         hub = Hub(
             name=name, slug=slug, province_code=province, ward_code=ward,
             pickup_place=clean_line(spec.pickup_place, 255),
