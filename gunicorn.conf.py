@@ -1,4 +1,5 @@
-"""Gunicorn settings from the environment; `gunicorn wsgi:app` reads this file from the current folder.
+"""Gunicorn settings from the environment; `gunicorn wsgi:app` reads this file from the current
+folder.
 
 GUNICORN_BIND   address to listen on (default 127.0.0.1:8000; behind the HTTPS proxy)
 WEB_CONCURRENCY number of sync worker processes (default 3)

@@ -46,8 +46,10 @@ def create_app(config: type | dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import database  # noqa: F401  (engine events)
-    from . import models  # noqa: F401  (every table known to Alembic)
+    from . import (
+        database,  # noqa: F401  (engine events)
+        models,  # noqa: F401  (every table known to Alembic)
+    )
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import refresh_locale, select_locale
 
@@ -85,16 +87,16 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .accounts.routes import bp as accounts_bp
     from .admin.routes import bp as admin_bp
-    from .delivery.routes import bp as delivery_bp
     from .dashboard.routes import bp as dashboard_bp
+    from .delivery.routes import bp as delivery_bp
     from .donations.routes import bp as donations_bp
     from .main.routes import bp as main_bp
     from .market.routes import bp as market_bp
     from .notifications.routes import bp as notifications_bp
     from .requests.routes import bp as requests_bp
     from .review.routes import bp as review_bp
-    from .store.routes import bp as store_bp
     from .shop.routes import bp as shop_bp
+    from .store.routes import bp as store_bp
     from .vendors.routes import bp as vendors_bp
     from .webhooks.routes import bp as webhooks_bp
 

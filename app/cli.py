@@ -51,10 +51,13 @@ def register(app: Flask) -> None:
         """VietQR (NAPAS 247 bank transfer) payloads."""
 
     @vietqr_group.command("encode")
-    @click.option("--bin", "bank_bin", required=True, help="6-digit NAPAS BIN, e.g. 970436 (Vietcombank).")
+    @click.option("--bin", "bank_bin", required=True,
+                  help="6-digit NAPAS BIN, e.g. 970436 (Vietcombank).")
     @click.option("--account", required=True, help="Account number, or card number with --card.")
-    @click.option("--amount", type=int, default=None, help="Whole đồng; makes a dynamic (one-off) code.")
-    @click.option("--purpose", default=None, help="Transfer message; folded to ASCII, cut to 25 characters.")
+    @click.option("--amount", type=int, default=None,
+                  help="Whole đồng; makes a dynamic (one-off) code.")
+    @click.option("--purpose", default=None,
+                  help="Transfer message; folded to ASCII, cut to 25 characters.")
     @click.option("--bill", "bill_number", default=None, help="Bill/order number (62/01).")
     @click.option("--card", is_flag=True, help="Pay to a card number (QRIBFTTC).")
     @click.option("--name", default=None, help="Beneficiary name (59), folded to ASCII.")
@@ -86,7 +89,8 @@ def register(app: Flask) -> None:
         click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
 
     @app.cli.command("seed-demo")
-    @click.option("--if-empty", is_flag=True, help="Do nothing (and say so) when hubs already exist.")
+    @click.option("--if-empty", is_flag=True,
+                  help="Do nothing (and say so) when hubs already exist.")
     def seed_demo(if_empty):
         """Fill an empty database with demo hubs, items and one account per role."""
         from . import seed

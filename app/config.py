@@ -42,7 +42,8 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "5 per minute;30 per hour")
     REQUEST_RATE_LIMIT = os.environ.get("REQUEST_RATE_LIMIT", "20 per minute")
-    BANK_WEBHOOK_SECRET = os.environ.get("BANK_WEBHOOK_SECRET", "")  # HMAC key of POST /webhooks/bank
+    # The HMAC key of POST /webhooks/bank.
+    BANK_WEBHOOK_SECRET = os.environ.get("BANK_WEBHOOK_SECRET", "")
     PREFERRED_URL_SCHEME = "http"
 
 

@@ -1,10 +1,10 @@
 """`flask seed-demo`: a believable demo in an empty database.
 
-Two hubs (a school union in Đồng Tháp, a ward union in Cần Thơ), 60+ donated items with pictures drawn
-here with Pillow (no downloads) and run through the same image pipeline as uploads, some items already
-given out (for the waitlist), and one account per role; donations at every stage, the student's
-requests of the last weeks in various statuses, volunteer sign-ups. Everything is written in one
-transaction.
+Two hubs (a school union in Đồng Tháp, a ward union in Cần Thơ), 60+ donated items with pictures
+drawn here with Pillow (no downloads) and run through the same image pipeline as uploads, some items
+already given out (for the waitlist), and one account per role; donations at every stage, the
+student's requests of the last weeks in various statuses, volunteer sign-ups. Everything is written
+in one transaction.
 """
 import io
 import random
@@ -98,7 +98,8 @@ ITEMS = [
     ("sach-vo", "Vở kẻ ngang 200 trang", [""], "new", 10, "Bìa cứng, dùng cho cấp 2, cấp 3."),
     ("sach-vo", "Bộ sách giáo khoa lớp 6 – Kết nối tri thức", [""], "good", 2,
      "Đủ bộ, vài trang có ghi chú bút chì."),
-    ("sach-vo", "Sách giáo khoa Toán 10", [""], "like_new", 3, "Bộ Chân trời sáng tạo, tập 1 và 2."),
+    ("sach-vo", "Sách giáo khoa Toán 10", [""], "like_new", 3,
+     "Bộ Chân trời sáng tạo, tập 1 và 2."),
     ("sach-vo", "Sách giáo khoa Ngữ văn 12", [""], "good", 2, "Tập 1 và tập 2."),
     ("sach-vo", "Từ điển Anh – Việt", [""], "good", 1, "Khoảng 75.000 từ, bìa cứng."),
     ("sach-vo", "Sách bài tập Tiếng Anh 8", [""], "like_new", 2, "Chưa viết vào bài tập nào."),
@@ -253,7 +254,7 @@ def _picture(category: str, size: str, colours, tilt: int = 0) -> bytes:
 
 
 def _mix(a, b, t: float):
-    return tuple(round(x + (y - x) * t) for x, y in zip(a, b))
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))
 
 
 def _font(size: int):

@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/build_run.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/EMPTY_DB
     .venv/bin/python benchmarks/build_run.py --requests 20000 --wards 300
 
-The dataset goes in with core bulk inserts (not timed): one hub delivering by hand to `--wards` wards,
+The dataset goes in with core bulk inserts (not timed): one hub delivering by hand to `--wards`
+wards,
 `--requests` approved requests (90 % volunteer delivery spread over those wards with a few streets
 and hamlets each, 1 % to a ward the hub no longer serves, 6 % post, 3 % pickup), one item line each,
 their "submitted" and "approved" events, and 40 volunteers signed up for the day.

@@ -1,7 +1,7 @@
 """Load benchmark: the hot pages and request submission, measured against the trivial route.
 
-    .venv/bin/python benchmarks/load.py                       # SQLite and PostgreSQL, 10 s per endpoint
-    .venv/bin/python benchmarks/load.py --engines sqlite --duration 5 --scale 0.1   # a quick look
+    .venv/bin/python benchmarks/load.py          # SQLite and PostgreSQL, 10 s per endpoint
+    .venv/bin/python benchmarks/load.py --engines sqlite --duration 5 --scale 0.1  # a quick look
 
 For each engine it builds a scale dataset in its own database (a SQLite file in a temporary folder;
 the PostgreSQL database `bench`, which it empties: create it once with
@@ -9,20 +9,22 @@ the PostgreSQL database `bench`, which it empties: create it once with
 127.0.0.1 and a free port, and drives it with `wrk` (Debian: `apt-get install -y wrk`) from a second
 process, each endpoint for a fixed time: the trivial route GET /ping (the limit: the same server and
 stack doing no work), the catalog, a filtered search fragment (HX-Request), item pages, the tracking
-page (each logged in as its owner) and request submission (POST with CSRF on: each student once, with
-a basket of their own). It prints requests/s, p50/p95/p99 latency and the ratio to /ping, checks the
-status codes, then checks the stock: no item below zero, reserved units + available == quantity.
+page (each logged in as its owner) and request submission (POST with CSRF on: each student once,
+with a basket of their own). It prints requests/s, p50/p95/p99 latency and the ratio to /ping,
+checks the status codes, then checks the stock: no item below zero, reserved units + available ==
+quantity.
 
 Logged-in sessions. Checking a password costs 90 ms of scrypt, so a pool of thousands of real logins
 would spend minutes of the two cores before measuring anything. The pool's session cookies are made
-here by the app's own code (Flask-Login's login_user, Flask-WTF's generate_csrf, Flask's signed session
-serializer, with the server's SECRET_KEY, the client's address and User-Agent): the bytes a real login
-followed by "add to basket" would have set. Before measuring, a preflight does the real thing over
-HTTP (login form, basket, checkout with its CSRF token), checks that a POST without a token is refused,
-and that a pooled cookie is accepted.
+here by the app's own code (Flask-Login's login_user, Flask-WTF's generate_csrf, Flask's signed
+session serializer, with the server's SECRET_KEY, the client's address and User-Agent): the bytes a
+real login followed by "add to basket" would have set. Before measuring, a preflight does the real
+thing over HTTP (login form, basket, checkout with its CSRF token), checks that a POST without a
+token is refused, and that a pooled cookie is accepted.
 
 Rate limits: the submission limit is per user and every pooled student submits once, so the defaults
-hold and are not raised. Everything runs on the loopback; every load loop stops after its fixed time.
+hold and are not raised. Everything runs on the loopback; every load loop stops after its fixed
+time.
 """
 import argparse
 import contextlib
@@ -487,7 +489,8 @@ def bench_engine(name: str, url: str, args, folder: Path) -> list[dict]:
     started = time.perf_counter()
     data = build_dataset(app, scale, rng)
     print(f"[{name}] dataset: {scale.items} items, {scale.hubs} hubs, {scale.students} students, "
-          f"{len(data.open_requests)} open requests — built in {time.perf_counter() - started:.0f} s",
+          f"{len(data.open_requests)} open requests — "
+          f"built in {time.perf_counter() - started:.0f} s",
           flush=True)
     student = data.free_students.pop()  # logs in for real in the preflight, not in the pool
     pools = write_pools(app, data, folder, rng)
@@ -553,8 +556,8 @@ def report(results: list[dict], args) -> bool:
         for r in results:
             print(f"| {r['engine']} | {r['label']} | {r['cpu_ms']:.2f} |")
         return True
-    print(f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s per endpoint; gunicorn "
-          f"-w {args.workers} -k {args.worker_class} --threads {args.threads}; "
+    print(f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s per endpoint; "
+          f"gunicorn -w {args.workers} -k {args.worker_class} --threads {args.threads}; "
           f"{os.cpu_count()} cores; scale {args.scale}; load average before: "
           f"{args.loadavg[0]:.1f}")
     print()
@@ -620,7 +623,8 @@ def main() -> int:
                              "in this process")
     args = parser.parse_args()
     if not shutil.which("wrk") and not args.in_process:
-        print("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk", file=sys.stderr)
+        print("wrk is not installed. On Debian/Ubuntu: sudo apt-get install -y wrk",
+              file=sys.stderr)
         return 2
     args.loadavg = os.getloadavg()
     results = []

@@ -57,11 +57,11 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from app import create_app  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import Booth, Hub, MarketEvent, Product, User, UserRole, Vendor  # noqa: E402
-from app.models.base import utcnow  # noqa: E402
-from app.services import geo, market, wallets  # noqa: E402
+from app import create_app
+from app.extensions import db
+from app.models import Booth, Hub, MarketEvent, Product, User, UserRole, Vendor
+from app.models.base import utcnow
+from app.services import geo, market, wallets
 
 SECRET_KEY = "market-benchmark-only-secret"
 RAISED_LIMITS = {"MARKET_JOIN_RATE_LIMIT": "100000 per minute",
@@ -271,7 +271,8 @@ class Tally:
 
 def _lane(port, people, lane, start_at, interval):
     """One client: its share of the plan, each request at its planned time (or at once when the
-    previous answer came late); (latency, status, key, location, amount, retry, late) per request."""
+    previous answer came late); (latency, status, key, location, amount, retry, late) per
+    request."""
     client, out = Client(port), []
     for k, (who, booth_id, amount, key, again) in enumerate(lane):
         planned = start_at + k * interval
@@ -415,8 +416,9 @@ def run(label: str, database_url: str, args, folder: Path, workers: int) -> bool
         ("latency p50 / p95 / p99 (ms)", f"{pct(tally.latencies, 50):.1f} / "
                                          f"{pct(tally.latencies, 95):.1f} / "
                                          f"{pct(tally.latencies, 99):.1f}"),
-        ("credit issued = sum of balances", f"{check.issued} = {check.balances} "
-                                            f"({'exact' if check.issued == check.balances else 'MISMATCH'})"),
+        ("credit issued = sum of balances",
+         f"{check.issued} = {check.balances} "
+         f"({'exact' if check.issued == check.balances else 'MISMATCH'})"),
         ("negative balances / drifted wallets", f"{check.negative} / {check.drifted}"),
         ("payments recorded = distinct keys accepted", f"{recorded} = {len(tally.applied)}"),
         ("booth balances = points accepted", f"{booth_points} = {accepted_points}"),

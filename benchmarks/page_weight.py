@@ -4,10 +4,10 @@
     .venv/bin/python benchmarks/page_weight.py --url http://127.0.0.1:5000/do-tang   # a running app
 
 Without --url it seeds the demo (`flask seed-demo`: 80 items with pictures through the upload
-pipeline) into a temporary SQLite file and serves it with gunicorn on 127.0.0.1 and a free port.
-It fetches the catalog page, then every stylesheet, script, icon and image the HTML names, and prints
-each one's size as sent and gzip-compressed (level 6, as nginx `gzip_comp_level 6` or Caddy
-`encode gzip` would send it: the app leaves compression to the reverse proxy) with its Cache-Control.
+pipeline) into a temporary SQLite file and serves it with gunicorn on 127.0.0.1 and a free port. It
+fetches the catalog page, then every stylesheet, script, icon and image the HTML names, and prints
+each one's size as sent and gzip-compressed (level 6, as nginx `gzip_comp_level 6` or Caddy `encode
+gzip` would send it: the app leaves compression to the reverse proxy) with its Cache-Control.
 Targets: HTML + CSS + JS (+ icon), gzip-compressed, ≤ 60 KB before images; each thumbnail ≤ 20 KB
 (JPEG: not compressed further).
 """

@@ -1,4 +1,5 @@
-"""Real-browser harness: the app served by werkzeug in a thread, headless Debian Chromium via Playwright.
+"""Real-browser harness: the app served by werkzeug in a thread, headless Debian Chromium via
+Playwright.
 
 Set REQUIRE_BROWSER=1 (CI does) to fail instead of skip when Chromium is missing.
 """

@@ -81,7 +81,8 @@ def client(app, db):
 
 @pytest.fixture
 def login_as(client, db):
-    """login_as("volunteer", hub=h) → a logged-in user with that role (the client holds the session)."""
+    """login_as("volunteer", hub=h) → a logged-in user with that role (the client holds the
+    session)."""
     def _login(*roles, hub=None, user=None):
         user = user or factories.make_user(roles=roles or ("student",), hub=hub)
         resp = client.post("/tai-khoan/dang-nhap",

@@ -25,7 +25,8 @@ def make_user(roles=("student",), hub=None, name="Nguyễn Văn An", phone=None)
     user = User(name=name, phone=phone or unique_phone())
     user.set_password(PASSWORD)
     for role in roles:
-        scoped = hub.id if hub is not None and role in ("volunteer", "organizer", "vendor") else None
+        scoped = hub.id if hub is not None and role in ("volunteer", "organizer", "vendor") \
+            else None
         user.roles.append(UserRole(role=role, hub_id=scoped))
     db.session.add(user)
     db.session.commit()
@@ -36,7 +37,8 @@ def make_hub(name=None, weekly_limit=3, wards=(TAN_PHUOC_1,), **kw) -> Hub:
     n = next(_seq)
     hub = Hub(
         name=name or f"Đoàn trường THPT số {n}", slug=f"hub-{n}",
-        province_code=kw.pop("province_code", DONG_THAP), ward_code=kw.pop("ward_code", TAN_PHUOC_1),
+        province_code=kw.pop("province_code", DONG_THAP),
+        ward_code=kw.pop("ward_code", TAN_PHUOC_1),
         pickup_place=kw.pop("pickup_place", "Phòng Đoàn, dãy A"), pickup_hours="16:30–17:30",
         weekly_limit=weekly_limit, **kw,
     )

@@ -89,7 +89,8 @@ def integrity_problems() -> list[str]:
         "CROSS JOIN LATERAL verify_heapam(c.oid) v WHERE n.nspname = 'public' AND c.relkind = 'r'"))
     problems = [f"{table}: {msg}" for table, msg in heap]
     _db.session.execute(text(  # raises on a corrupt index
-        "SELECT bt_index_check(c.oid, true) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "SELECT bt_index_check(c.oid, true) FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_am a ON a.oid = c.relam "
         "WHERE n.nspname = 'public' AND a.amname = 'btree'"))
     _db.session.commit()

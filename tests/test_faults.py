@@ -128,7 +128,8 @@ def submit(browser: Browser, student: int, hub_id: int, item_id: int) -> Outcome
     _empty_basket(browser, item_id)
     if status in (422, 429):
         alerts = " ".join(ALERT.findall(text))
-        reason = next((r for words, r in REFUSALS.items() if words in alerts), f"{status}: {alerts}")
+        reason = next((r for words, r in REFUSALS.items() if words in alerts),
+                      f"{status}: {alerts}")
         return Outcome("refused", student, detail=reason)
     return Outcome("unexpected", student, detail=f"checkout {status}: {text[:300]}")
 
@@ -159,7 +160,8 @@ def _children(pid: int) -> set[int]:
 
 
 def _answering(pid: int, port: int) -> bool:
-    """The worker holds an accepted client connection on `port`: it is in the middle of a request."""
+    """The worker holds an accepted client connection on `port`: it is in the middle of a
+    request."""
     clients = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
@@ -249,8 +251,9 @@ def test_worker_killed_mid_load_loses_nothing_recorded(tmp_path):
     kinds = Counter(o.kind for o in outcomes)
     refusals = Counter(o.detail for o in outcomes if o.kind == "refused")
     print(f"\n{len(outcomes)} submissions in {elapsed:.1f} s on {_db_kind(url)}: "
-          f"{kinds['recorded']} recorded ({sum(o.after_kill for o in outcomes if o.kind == 'recorded')}"
-          f" after the kill), {kinds['refused']} refused {dict(refusals)}, "
+          f"{kinds['recorded']} recorded "
+          f"({sum(o.after_kill for o in outcomes if o.kind == 'recorded')} after the kill), "
+          f"{kinds['refused']} refused {dict(refusals)}, "
           f"{kinds['connection error']} connection errors; worker {killed[0]} killed "
           f"{'in the middle of a request' if killed[1] else 'while idle'}")
     assert len(outcomes) == SUBMISSIONS
@@ -324,7 +327,8 @@ def _check_database(outcomes: list[Outcome]) -> None:
     total = _db.session.scalar(select(func.count()).select_from(ItemRequest))
     whole = _db.session.scalar(select(func.count()).select_from(ItemRequest).where(
         ItemRequest.id.in_(select(RequestLine.request_id)),
-        ItemRequest.id.in_(select(RequestEvent.request_id).where(RequestEvent.status == "submitted"))))
+        ItemRequest.id.in_(select(RequestEvent.request_id)
+                           .where(RequestEvent.status == "submitted"))))
     assert whole == total
     # Requests nobody heard about can only come from submissions whose connection broke.
     lost = sum(o.kind == "connection error" for o in outcomes)

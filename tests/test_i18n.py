@@ -1,7 +1,7 @@
 """English, the second language: pages switch to it, and the catalogue covers every source string.
 
-The .mo is built by `make translations` before the tests; nothing here compiles. A string wrapped for
-translation but missing from messages.po, untranslated or fuzzy fails here: run
+The .mo is built by `make translations` before the tests; nothing here compiles. A string wrapped
+for translation but missing from messages.po, untranslated or fuzzy fails here: run
 `make translations-update`, translate, commit the .po.
 """
 import re
@@ -60,7 +60,8 @@ def test_login_and_register_in_english(client):
 
 def test_form_errors_in_english(client):
     _english(client, "/tai-khoan/dang-nhap")
-    html = client.post("/tai-khoan/dang-nhap", data={"phone": "", "password": ""}).get_data(as_text=True)
+    html = client.post("/tai-khoan/dang-nhap",
+                       data={"phone": "", "password": ""}).get_data(as_text=True)
     assert "Please enter your phone number." in html
     assert "Vui lòng nhập số điện thoại." not in html
 
@@ -103,5 +104,6 @@ def test_every_source_string_in_catalogue(catalog):
     assert len(extracted) > 500  # templates (also under templates/_macros) and Python alike
     assert any(where.startswith("templates/_macros/") for where in extracted.values())
     known = {m.id for m in catalog if m.id}
-    missing = [f"{where} {message!r}" for message, where in extracted.items() if message not in known]
+    missing = [f"{where} {message!r}" for message, where in extracted.items()
+               if message not in known]
     assert not missing, "not in messages.po (run make translations-update): " + "; ".join(missing)

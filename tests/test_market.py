@@ -13,7 +13,15 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db as _db
-from app.models import Booth, BoothSale, MarketEvent, Notification, Transfer, User, Wallet
+from app.models import (
+    Booth,
+    BoothSale,
+    MarketEvent,
+    Notification,
+    Transfer,
+    User,
+    Wallet,
+)
 from app.services import market, payments, vietqr, wallets
 from tests import factories
 from tests.test_orders import scan
@@ -166,7 +174,7 @@ def test_the_poster_carries_the_real_vietqr_and_the_practice_url(client, login_a
     for size in ("", "a5"):
         html = text(client.get(f"/phien-cho/gian-hang/{booth.id}/ap-phich?kho={size}"))
         assert f"poster-{size or 'a4'}" in html
-        real_svg, practice_svg = re.findall(r"<svg.*?</svg>", html, re.S)
+        real_svg, practice_svg = re.findall(r"<svg.*?</svg>", html, re.DOTALL)
         real = vietqr.decode(scan(real_svg))
         assert (real.bin, real.account, real.amount, real.dynamic) == ("970436", "0123456789",
                                                                        None, False)
@@ -322,7 +330,7 @@ def test_the_desk_prints_a_card_that_a_booth_scans_and_the_participant_pays_with
         "key": wallets.new_key()})
     assert resp.status_code == 303
     card_page = text(client.get(resp.headers["Location"]))
-    url = scan(re.search(r"<svg.*?</svg>", card_page, re.S).group(0))
+    url = scan(re.search(r"<svg.*?</svg>", card_page, re.DOTALL).group(0))
     assert url.startswith("http://localhost/phien-cho/the/")
     assert "100.000" in text(client.get(url))  # the card's own page: the balance
     client.post("/tai-khoan/dang-xuat")
@@ -419,7 +427,7 @@ def test_a_real_sale_shows_a_dynamic_vietqr_and_is_confirmed_by_hand(client, log
         resp.headers["Location"]  # a double submit is one sale
     sale = _db.session.scalar(select(BoothSale))
     page = text(client.get(resp.headers["Location"]))
-    qr = vietqr.decode(scan(re.search(r"<svg.*?</svg>", page, re.S).group(0)))
+    qr = vietqr.decode(scan(re.search(r"<svg.*?</svg>", page, re.DOTALL).group(0)))
     assert (qr.amount, qr.purpose, qr.account) == (120_000, f"GH0D {sale.code}", "0123456789")
     assert sale.code.startswith("PC") and sale.lines == [
         {"name": "Nón lá", "price": 60_000, "quantity": 2}]

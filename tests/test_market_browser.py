@@ -7,8 +7,14 @@ from playwright.sync_api import expect, sync_playwright
 from app.models import MarketEvent
 from app.services import wallets
 from app.services.phones import display_phone
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, live_server, phone_browser, \
-    require_chromium
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE,
+    live_server,
+    phone_browser,
+    require_chromium,
+)
 from tests.factories import PASSWORD, make_user
 from tests.test_handover import _qr_video
 from tests.test_wallets import booth_of, market_event

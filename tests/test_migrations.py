@@ -1,4 +1,5 @@
-"""`flask db upgrade` on an empty database gives exactly the models' schema (`flask db check` is clean)."""
+"""`flask db upgrade` on an empty database gives exactly the models' schema (`flask db check` is
+clean)."""
 import uuid
 
 import pytest

@@ -70,7 +70,7 @@ def test_guest_orders_and_the_page_shows_a_scannable_vietqr(client, shop):
     page = client.get(f"/don-hang/{order.token}")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     html = text(page)
-    svg = re.search(r'<svg[^>]*class="vietqr".*?</svg>', html, re.S).group(0)
+    svg = re.search(r'<svg[^>]*class="vietqr".*?</svg>', html, re.DOTALL).group(0)
     qr = vietqr.decode(scan(svg))  # a real QR decoder, then the strict VietQR parser
     assert (qr.bin, qr.account, qr.service) == ("970436", "0123456789", "account")
     assert qr.amount == 335_000 and qr.dynamic is True
@@ -285,7 +285,7 @@ def test_dashboard_lists_work_and_draws_the_sales_chart(client, shop, login_as):
     prepare, awaiting = html.split("Cần chuẩn bị")[1].split("Chờ xác nhận thanh toán")
     assert paid.code in prepare and waiting.code not in prepare
     assert waiting.code in awaiting.split("Doanh thu theo ngày")[0]
-    chart = re.search(r'<figure class="sales-chart">.*?</figure>', html, re.S).group(0)
+    chart = re.search(r'<figure class="sales-chart">.*?</figure>', html, re.DOTALL).group(0)
     heights = [float(h) for h in re.findall(r'<rect class="bar"[^>]* height="([\d.]+)"', chart)]
     assert len(heights) == 14 and heights[-1] == orders.CHART_HEIGHT and sum(heights[:-1]) == 0
     assert '<text class="max" x="0" y="-4">300.000 ₫</text>' in chart

@@ -21,8 +21,18 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import (BankTransaction, Donation, Item, ItemRequest, Order, Product,
-                        RequestEvent, User, Vendor, Wallet)
+from app.models import (
+    BankTransaction,
+    Donation,
+    Item,
+    ItemRequest,
+    Order,
+    Product,
+    RequestEvent,
+    User,
+    Vendor,
+    Wallet,
+)
 from app.services import wallets
 from tests import factories
 from tests.test_security_matrix import Roles, build_world, clean, url

@@ -12,8 +12,16 @@ from sqlalchemy import func, select
 from app.models import Item, ItemRequest, Notification, WaitlistEntry
 from app.services import requests as svc
 from app.services.phones import display_phone
-from tests.factories import (DONG_THAP, HA_NOI, HOAN_KIEM, TAN_PHUOC_1, TAN_PHUOC_2, make_hub,
-                             make_item, make_user)
+from tests.factories import (
+    DONG_THAP,
+    HA_NOI,
+    HOAN_KIEM,
+    TAN_PHUOC_1,
+    TAN_PHUOC_2,
+    make_hub,
+    make_item,
+    make_user,
+)
 
 
 def form(**changes) -> dict:
@@ -188,7 +196,7 @@ def test_checkout_of_a_hub_not_in_the_basket_goes_back_to_the_basket(client, log
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/gio")
 
 
-# ------------------------------------------------------------------ bad input: message, nothing saved
+# -------------------------------------------------------------- bad input: message, nothing saved
 
 BAD_DELIVERY = [
     ({"province_code": "999"}, "province_code", "Vui lòng chọn tỉnh/thành phố trong danh sách."),
@@ -405,7 +413,8 @@ import sys
 from app import create_app
 from app.extensions import db
 from tests import factories
-app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sys.argv[1], "SERVER_NAME": "localhost",
+app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sys.argv[1],
+                  "SERVER_NAME": "localhost",
                   "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
                   "REQUEST_RATE_LIMIT": "2 per minute", "WTF_CSRF_ENABLED": False})
 with app.app_context():

@@ -1,4 +1,5 @@
-"""The request domain without HTTP: fairness, stock, idempotency, cancel, waitlist, authorization."""
+"""The request domain without HTTP: fairness, stock, idempotency, cancel, waitlist,
+authorization."""
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -10,8 +11,16 @@ from app.services import basket
 from app.services import requests as svc
 from app.services.formatting import local_today
 from app.services.requests import Delivery
-from tests.factories import (DONG_THAP, HA_NOI, HOAN_KIEM, TAN_PHUOC_1, TAN_PHUOC_2, make_hub,
-                             make_item, make_user)
+from tests.factories import (
+    DONG_THAP,
+    HA_NOI,
+    HOAN_KIEM,
+    TAN_PHUOC_1,
+    TAN_PHUOC_2,
+    make_hub,
+    make_item,
+    make_user,
+)
 
 POST_HN = Delivery("post", "Nguyễn Văn An", "0912 345 678", HA_NOI, HOAN_KIEM, "12 Hàng Bạc", True)
 HAND_TP1 = Delivery("volunteer", "Trần Thị Bình", "0987654321", DONG_THAP, TAN_PHUOC_1, "Ấp 3",
@@ -195,7 +204,8 @@ def test_cancel_returns_the_stock(db):
     req = svc.submit_request(student.id, hub.id, [item.id], POST_HN)
     svc.cancel_request(student.id, req.id)
     assert available(item) == 1
-    assert req.status == "cancelled" and [e.status for e in req.events] == ["submitted", "cancelled"]
+    assert req.status == "cancelled"
+    assert [e.status for e in req.events] == ["submitted", "cancelled"]
     assert [s.status for s in svc.timeline(req)] == ["submitted", "cancelled"]
 
 

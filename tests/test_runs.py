@@ -285,8 +285,8 @@ def test_volunteers_pressing_build_together_get_one_run_without_duplicates(
         approved(hub, organizer, name="Bạn mới", street="99 Lê Lợi")
 
     hub_id = hub.id  # the threads must not touch this thread's session
-    results, errors = run_together(app, lambda i: runs.build_run(hub_id, volunteers[i], today=TODAY),
-                            len(volunteers))
+    results, errors = run_together(
+        app, lambda i: runs.build_run(hub_id, volunteers[i], today=TODAY), len(volunteers))
 
     assert not errors, errors
     assert len({r.run_id for r in results}) == 1

@@ -132,7 +132,8 @@ def test_catalog_cards_use_lazy_thumbnails_with_dimensions(client, db):
     item.photos = [ItemPhoto(stem="abc123", width=800, height=600)]
     _db.session.commit()
     html = client.get("/do-tang", headers=HTMX).get_data(as_text=True)
-    assert re.search(r'<img src="/media/abc123_t.jpg" width="\d+" height="\d+" loading="lazy"', html)
+    assert re.search(r'<img src="/media/abc123_t.jpg" width="\d+" height="\d+" loading="lazy"',
+                     html)
 
 
 def test_catalog_query_count_does_not_grow_with_items(client, db, app, monkeypatch, statements):

@@ -165,7 +165,7 @@ def test_bad_bank_details_are_refused_next_to_the_field(client, db, login_as, ch
     assert resp.status_code == 422
     page = text(resp)
     block = re.search(rf'<div class="field has-error">\s*<label for="{field}">.*?</div>', page,
-                      re.S)
+                      re.DOTALL)
     assert block and message in block.group(0).lower(), page[:3000]
     assert count(Vendor) == 0
 
@@ -228,7 +228,7 @@ def test_bad_product_input_is_refused_and_nothing_saved(client, db, login_as, ch
     resp = client.post(f"/gian-hang/{vendor.id}/san-pham/moi", data={**PRODUCT, **change})
     assert resp.status_code == 422
     block = re.search(rf'<div class="field has-error">\s*<label for="{field}">.*?</div>',
-                      text(resp), re.S)
+                      text(resp), re.DOTALL)
     assert block and message in block.group(0).lower(), text(resp)[:3000]
     assert count(Product) == 0
 

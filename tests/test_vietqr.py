@@ -56,7 +56,8 @@ def test_napas_examples_round_trip_exactly(payload):
 
 def test_napas_examples_are_in_canonical_order():
     assert [fid for fid, _ in tlv_split(NAPAS_CARD)] == ["00", "01", "38", "53", "58", "63"]
-    assert [fid for fid, _ in tlv_split(NAPAS_ACCOUNT)] == ["00", "01", "38", "53", "54", "58", "62", "63"]
+    assert [fid for fid, _ in tlv_split(NAPAS_ACCOUNT)] == \
+        ["00", "01", "38", "53", "54", "58", "62", "63"]
 
 
 def test_napas_examples_decode_to_their_fields():
@@ -115,9 +116,11 @@ def test_purpose_is_folded_to_ascii_keeping_case_and_cut():
 def test_name_city_and_bill_number_in_ascii():
     qr = vietqr.build("970436", "0123456789", amount=25000, bill_number="ĐH-0042",
                       name="Nguyễn Thị Ánh", city="Thành phố Hồ Chí Minh")
-    assert (qr.bill_number, qr.merchant_name, qr.city) == ("DH-0042", "Nguyen Thi Anh", "Thanh pho Ho Ch")
+    assert (qr.bill_number, qr.merchant_name, qr.city) == \
+        ("DH-0042", "Nguyen Thi Anh", "Thanh pho Ho Ch")
     payload = encode(qr)
-    assert [f for f, _ in tlv_split(payload)] == ["00", "01", "38", "53", "54", "58", "59", "60", "62", "63"]
+    assert [f for f, _ in tlv_split(payload)] == \
+        ["00", "01", "38", "53", "54", "58", "59", "60", "62", "63"]
     assert decode(payload) == qr
 
 
@@ -259,11 +262,13 @@ def test_missing_bin_and_bad_service_are_rejected():
     fields["38"] = tlv_join([guid, ("01", tlv_join(account_only)), service])
     exc = error_of(with_crc(tlv_join(fields.items())))
     assert exc.field == "38/01/00" and "Thiếu" in str(exc)
-    assert error_of(with_crc(strip_crc(NAPAS_CARD).replace("QRIBFTTC", "QRCASHXX"))).field == "38/02"
+    wrong_service = with_crc(strip_crc(NAPAS_CARD).replace("QRIBFTTC", "QRCASHXX"))
+    assert error_of(wrong_service).field == "38/02"
 
 
 def test_bad_bin_in_payload_is_rejected():
-    assert error_of(with_crc(strip_crc(NAPAS_CARD).replace("0006970403", "000697040X"))).field == "38/01/00"
+    payload = with_crc(strip_crc(NAPAS_CARD).replace("0006970403", "000697040X"))
+    assert error_of(payload).field == "38/01/00"
 
 
 def test_payload_must_start_with_00():
@@ -279,7 +284,8 @@ def test_duplicate_field_and_bad_initiation_method_are_rejected():
 
 @pytest.mark.parametrize("amount", ["180.000", "180000.00", "-18000", "0"])
 def test_amount_in_payload_must_be_positive_whole_dong(amount):
-    payload = with_crc(strip_crc(NAPAS_ACCOUNT).replace("5406180000", f"54{len(amount):02d}{amount}"))
+    payload = with_crc(strip_crc(NAPAS_ACCOUNT).replace("5406180000",
+                                                        f"54{len(amount):02d}{amount}"))
     assert error_of(payload).field == "54"
 
 
@@ -384,12 +390,14 @@ def rasterise(matrix, scale=6) -> Image.Image:
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
-                draw.rectangle([x * scale, y * scale, (x + 1) * scale - 1, (y + 1) * scale - 1], fill=0)
+                draw.rectangle([x * scale, y * scale, (x + 1) * scale - 1, (y + 1) * scale - 1],
+                               fill=0)
     return image
 
 
 @pytest.mark.parametrize("payload", [NAPAS_ACCOUNT, encode(vietqr.build(
-    "970436", "0123456789", amount=1_250_000, purpose="Thanh toán đơn ĐH-0042", name="Lê Văn Đức"))])
+    "970436", "0123456789", amount=1_250_000, purpose="Thanh toán đơn ĐH-0042",
+    name="Lê Văn Đức"))])
 def test_qr_svg_scans_back_to_the_payload(payload):
     svg = vietqr.qr_svg(payload)
     assert svg.startswith("<svg") and "<?xml" not in svg and " id=" not in svg

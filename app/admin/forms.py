@@ -5,9 +5,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SearchField, SelectField, StringField
 
+from ..forms import choices
 from ..services.audit import ACTION_LABELS, LABELS, LogFilter
 from ..services.text import clean_line
-from ..forms import choices
 
 
 def _day(value) -> date | None:

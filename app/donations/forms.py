@@ -22,10 +22,16 @@ from wtforms import (
     TextAreaField,
 )
 
-from ..services import catalog, geo
-from ..services.donations import HANDOVER_LABELS, MAX_LINES, Inspection, Offer, OfferLine
-from ..store.forms import PhotosField
 from ..forms import PlainSelect, choices, id_or_none
+from ..services import catalog, geo
+from ..services.donations import (
+    HANDOVER_LABELS,
+    MAX_LINES,
+    Inspection,
+    Offer,
+    OfferLine,
+)
+from ..store.forms import PhotosField
 
 KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 

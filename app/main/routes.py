@@ -1,6 +1,16 @@
 """Shell of the site: home, health, ping, language, uploaded media, the ward picker fragment."""
-from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
-                   send_from_directory, session, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,7 +39,8 @@ def healthz():
 
 @bp.get("/ping")
 def ping():
-    """The trivial route: the cost of the stack alone, the limit benchmarks/load.py measures against."""
+    """The trivial route: the cost of the stack alone, the limit benchmarks/load.py measures
+    against."""
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 

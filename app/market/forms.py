@@ -3,16 +3,26 @@ services.wallets, whose messages are put next to the fields with `show`."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, HiddenField, PasswordField, RadioField,
-                     SelectField, SelectMultipleField, StringField, TelField, TimeField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TimeField,
+)
 from wtforms.validators import InputRequired
 from wtforms.widgets import TextInput
 
+from ..forms import choices, id_or_none
 from ..services.market import EventFields
 from ..services.orders import MAX_QUANTITY
 from ..services.wallets import Participant, new_key
 from ..vendors.forms import ShowsErrors, WholeNumberField
-from ..forms import choices, id_or_none
 
 
 class EventForm(ShowsErrors, FlaskForm):
@@ -51,7 +61,8 @@ class JoinForm(ShowsErrors, FlaskForm):
     phone = TelField(_l("Số điện thoại di động"), render_kw={"autocomplete": "tel",
                                                             "inputmode": "tel"})
     first_qr = RadioField(_l("Đây có phải lần đầu bạn thanh toán bằng mã QR?"),
-                          choices=choices([("yes", _l("Đúng, lần đầu")), ("no", _l("Không, tôi đã từng"))]),
+                          choices=choices([("yes", _l("Đúng, lần đầu")),
+                                           ("no", _l("Không, tôi đã từng"))]),
                           validate_choice=False)
     consent = BooleanField(_l("Tôi đồng ý để ban tổ chức lưu họ tên và số điện thoại chỉ để quản "
                               "lý ví tập trong phiên chợ này (Nghị định 13/2023/NĐ-CP)."))

@@ -7,11 +7,22 @@ screens are for the booth's vendor and the hub's organizers, the desk for its vo
 organizers; anything else is a 404. The live fragments answer 204 (htmx swaps nothing) while the
 event's numbers have not changed.
 """
-from flask import (Blueprint, Response, abort, current_app, flash, make_response, redirect,
-                   render_template, request, session, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required
 
 from ..extensions import db, limiter
 from ..forms import choices
@@ -19,8 +30,18 @@ from ..models import Booth, MarketEvent, Transfer, Wallet
 from ..models.base import utcnow
 from ..services import market, orders, payments, vietqr, wallets
 from ..store.routes import wants_fragment
-from .forms import (ActionForm, BasketForm, CardPayForm, DeskForm, EventForm, InviteForm,
-                    JoinForm, PayForm, PinForm, basket_form)
+from .forms import (
+    ActionForm,
+    BasketForm,
+    CardPayForm,
+    DeskForm,
+    EventForm,
+    InviteForm,
+    JoinForm,
+    PayForm,
+    PinForm,
+    basket_form,
+)
 
 bp = Blueprint("market", __name__, url_prefix="/phien-cho")
 

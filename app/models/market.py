@@ -10,7 +10,14 @@ transfer into the vendor's own account; they never touch the points.
 """
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -157,4 +164,4 @@ class BoothSale(db.Model):
     vendor = relationship("Vendor", lazy="joined")
 
 
-__all__ = ["MarketEvent", "Booth", "Wallet", "Transfer", "BoothSale"]
+__all__ = ["Booth", "BoothSale", "MarketEvent", "Transfer", "Wallet"]

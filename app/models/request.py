@@ -106,7 +106,8 @@ class RequestEvent(db.Model):
 
 
 class WaitlistEntry(DeliveryDetails, db.Model):
-    """A student waiting for a unit of an item, with the delivery details to use when one frees up."""
+    """A student waiting for a unit of an item, with the delivery details to use when one frees
+    up."""
 
     __tablename__ = "waitlist_entries"
     __table_args__ = (Index("ix_waitlist_item_status", "item_id", "status", "id"),)
@@ -114,7 +115,8 @@ class WaitlistEntry(DeliveryDetails, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting/fulfilled/left/skipped
+    # waiting / fulfilled / left / skipped
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
     request_id: Mapped[int | None] = mapped_column(ForeignKey("item_requests.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

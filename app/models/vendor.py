@@ -5,7 +5,15 @@ is one transfer reported by the bank webhook, recorded once per bank transaction
 """
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -172,4 +180,4 @@ class BankTransaction(db.Model):
     order = relationship("Order")
 
 
-__all__ = ["Vendor", "Product", "ProductPhoto", "Order", "OrderLine", "BankTransaction"]
+__all__ = ["BankTransaction", "Order", "OrderLine", "Product", "ProductPhoto", "Vendor"]

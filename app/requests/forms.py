@@ -11,13 +11,20 @@ from uuid import uuid4
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TelField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TelField,
+)
 
+from ..forms import PlainSelect, choices, id_or_none
 from ..models import Hub
 from ..models.request import METHODS
 from ..services import geo
 from ..services.requests import METHOD_LABELS, Delivery, RequestError
-from ..forms import PlainSelect, choices, id_or_none
 
 KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
@@ -56,7 +63,8 @@ class DeliveryForm(FlaskForm):
 
     @property
     def key(self) -> str | None:
-        """The idempotency key as sent, if it looks like one (else the submit is not deduplicated)."""
+        """The idempotency key as sent, if it looks like one (else the submit is not
+        deduplicated)."""
         data = self.idempotency_key.data or ""
         return data if KEY.fullmatch(data) else None
 

@@ -4,10 +4,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 
+from ..forms import choices, id_or_none
 from ..models.request import METHODS
 from ..services.requests import METHOD_LABELS
 from ..services.review import QueueFilter
-from ..forms import choices, id_or_none
 
 
 class QueueFilterForm(FlaskForm):

@@ -15,9 +15,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..forms import MAX_ID
 from ..services import requests as reqs
 from ..services import review as svc
-from ..forms import MAX_ID
 from ..store.routes import render_page_or_fragment, wants_fragment
 from .forms import QueueFilterForm
 

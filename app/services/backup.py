@@ -90,8 +90,8 @@ def _check_sqlite_backup(source: Path) -> None:
 def _pg_tool(tool: str, url: URL, *args: str) -> None:
     exe = shutil.which(tool)
     if exe is None:
-        raise BackupError(f"Không tìm thấy {tool}: hãy cài công cụ PostgreSQL (gói postgresql-client) "
-                          f"cùng phiên bản với máy chủ.")
+        raise BackupError(f"Không tìm thấy {tool}: hãy cài công cụ PostgreSQL (gói "
+                          "postgresql-client) cùng phiên bản với máy chủ.")
     conninfo = URL.create("postgresql", username=url.username, host=url.host, port=url.port,
                           database=url.database, query=url.query)
     env = dict(os.environ, **({"PGPASSWORD": url.password} if url.password else {}))

@@ -173,8 +173,9 @@ def add_item(session, hub_id: int, f: ItemFields, photos: Iterable[images.SavedI
 
 
 def create_item(hub_id: int, actor_id: int, fields: ItemFields, photos=()) -> Item:
-    """Use-case: a volunteer or organizer of the hub lists a donated item with up to MAX_PHOTOS photos
-    (FileStorage or bytes). Raises CatalogError or images.ImageError; nothing is kept on error."""
+    """Use-case: a volunteer or organizer of the hub lists a donated item with up to MAX_PHOTOS
+    photos (FileStorage or bytes). Raises CatalogError or images.ImageError; nothing is kept on
+    error."""
     fields = checked_fields(fields)
     photos = list(photos)
     if len(photos) > MAX_PHOTOS:

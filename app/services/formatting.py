@@ -1,5 +1,5 @@
 """Display helpers: money in đồng, Vietnamese dates."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -11,17 +11,17 @@ def format_vnd(amount: int | None) -> str:
 
 
 def to_local(dt_utc: datetime) -> datetime:
-    return dt_utc.replace(tzinfo=timezone.utc).astimezone(VN_TZ)
+    return dt_utc.replace(tzinfo=UTC).astimezone(VN_TZ)
 
 
 def local_today(now_utc: datetime | None = None) -> date:
-    now = now_utc or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now_utc or datetime.now(UTC).replace(tzinfo=None)
     return to_local(now).date()
 
 
 def local_midnight_utc(day: date) -> datetime:
     """The UTC instant (naive) at which `day` starts in Vietnam."""
-    return datetime(day.year, day.month, day.day, tzinfo=VN_TZ).astimezone(timezone.utc).replace(
+    return datetime(day.year, day.month, day.day, tzinfo=VN_TZ).astimezone(UTC).replace(
         tzinfo=None
     )
 

@@ -2,7 +2,6 @@
 from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
-
 from vietnam_provinces import Province, Ward
 
 from .text import fold

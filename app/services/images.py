@@ -35,7 +35,8 @@ class SavedImage:
 
 
 def save_image(source) -> SavedImage:
-    """Check, clean and store one photo (a FileStorage, a file object or bytes). Raises ImageError."""
+    """Check, clean and store one photo (a FileStorage, a file object or bytes). Raises
+    ImageError."""
     image = _open(_read(source))
     full = _to_rgb(ImageOps.exif_transpose(image))
     full.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)

@@ -11,7 +11,7 @@ import csv
 import io
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -19,7 +19,17 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Booth, BoothSale, Hub, MarketEvent, Product, Transfer, User, Vendor, Wallet
+from ..models import (
+    Booth,
+    BoothSale,
+    Hub,
+    MarketEvent,
+    Product,
+    Transfer,
+    User,
+    Vendor,
+    Wallet,
+)
 from ..models.base import utcnow
 from . import vietqr, wallets
 from .formatting import VN_TZ, to_local
@@ -100,7 +110,7 @@ class EventFields:
 
 
 def _utc(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, VN_TZ).astimezone(timezone.utc).replace(tzinfo=None)
+    return datetime.combine(day, at, VN_TZ).astimezone(UTC).replace(tzinfo=None)
 
 
 def create_event(actor_id: int, f: EventFields) -> MarketEvent:

@@ -13,7 +13,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -190,7 +190,7 @@ def parse_bank_payload(raw: bytes) -> BankPayload:
         bank_ref=_text(data, "id", 64), amount=amount,
         description=_text(data, "description", 1000, required=False)[:500],
         account="".join(_text(data, "account", 40, required=False).split()),
-        occurred_at=when.astimezone(timezone.utc).replace(tzinfo=None),
+        occurred_at=when.astimezone(UTC).replace(tzinfo=None),
     )
 
 

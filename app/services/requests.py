@@ -1,7 +1,8 @@
 """Requests for donated items: submit, cancel, move along the timeline, the waitlist.
 
-Stock rule: a unit is reserved by a conditional UPDATE (`available >= n`) whose row count is checked,
-in the same transaction that records the request, so the last unit never goes to two students.
+Stock rule: a unit is reserved by a conditional UPDATE (`available >= n`) whose row count is
+checked, in the same transaction that records the request, so the last unit never goes to two
+students.
 """
 import secrets
 from dataclasses import dataclass
@@ -13,7 +14,15 @@ from sqlalchemy import func, select, update
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Hub, Item, ItemRequest, RequestEvent, RequestLine, User, WaitlistEntry
+from ..models import (
+    Hub,
+    Item,
+    ItemRequest,
+    RequestEvent,
+    RequestLine,
+    User,
+    WaitlistEntry,
+)
 from ..models.base import utcnow
 from ..models.request import METHODS, RELEASED_STATUSES
 from . import geo, stock
@@ -78,9 +87,9 @@ class LimitReached(RequestError):
     def __init__(self, limit: int, used: int, again_on: date):
         left, day = max(limit - used, 0), format_date(again_on, "EEEE, d/M/yyyy")
         if left:
-            message = _l("Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này; tuần này "
-                         "bạn chỉ còn được yêu cầu %(left)s món. Hãy bỏ bớt món trong giỏ, hoặc từ "
-                         "%(day)s yêu cầu tiếp.", limit=limit, left=left, day=day)
+            message = _l("Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này; "
+                         "tuần này bạn chỉ còn được yêu cầu %(left)s món. Hãy bỏ bớt món trong "
+                         "giỏ, hoặc từ %(day)s yêu cầu tiếp.", limit=limit, left=left, day=day)
         else:
             message = _l("Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này, và bạn "
                          "đã dùng hết lượt tuần này. Từ %(day)s bạn có thể yêu cầu tiếp.",
@@ -226,7 +235,8 @@ def acts_for_hub(user: User, hub_id: int) -> bool:
 
 
 def get_visible(request_id: int, viewer: User) -> ItemRequest | None:
-    """The request if `viewer` is its student or acts for its hub, else None (callers answer 404)."""
+    """The request if `viewer` is its student or acts for its hub, else None (callers answer
+    404)."""
     req = db.session.get(ItemRequest, request_id)
     return req if req and (req.user_id == viewer.id or acts_for_hub(viewer, req.hub_id)) else None
 

@@ -11,7 +11,8 @@ from ..extensions import db
 
 
 def take(counter: InstrumentedAttribute, row_id: int, quantity: int) -> bool:
-    """Take `quantity` units of a listed row's `counter` (e.g. Item.available); False if not enough."""
+    """Take `quantity` units of a listed row's `counter` (e.g. Item.available); False if not
+    enough."""
     model = counter.class_
     result = db.session.execute(
         update(model)

@@ -77,12 +77,14 @@ class VietQR:
         if self.dynamic is None:
             object.__setattr__(self, "dynamic", self.amount is not None)
         if self.service not in SERVICES:
-            raise VietQRError(_l("Dịch vụ phải là QRIBFTTA (tài khoản) hoặc QRIBFTTC (thẻ)."), "38/02")
+            raise VietQRError(_l("Dịch vụ phải là QRIBFTTA (tài khoản) hoặc QRIBFTTC (thẻ)."),
+                              "38/02")
         _check_bin(self.bin)
         _check_account(self.account, card=self.service == "card")
         if self.amount is not None and (type(self.amount) is not int
                                         or not 0 < self.amount <= MAX_AMOUNT):
-            raise VietQRError(_l("Số tiền phải là số nguyên đồng lớn hơn 0, tối đa 13 chữ số."), "54")
+            raise VietQRError(_l("Số tiền phải là số nguyên đồng lớn hơn 0, tối đa 13 chữ số."),
+                              "54")
         for attr, (field, max_len) in _TEXT_FIELDS.items():
             value = getattr(self, attr)
             if value == "":
@@ -109,7 +111,8 @@ def _check_account(number: str, card: bool) -> None:
 
 
 def validate_account_number(number: str, card: bool = False) -> str:
-    """The account (6–19 digits) or card number (16–19) without the spaces people type; raises VietQRError."""
+    """The account (6–19 digits) or card number (16–19) without the spaces people type; raises
+    VietQRError."""
     number = "".join((number or "").split())
     _check_account(number, card)
     return number
@@ -122,7 +125,8 @@ def to_ascii(text: str | None, max_len: int) -> str | None:
     plain = []
     for char in text or "":
         folded = " " if char.isspace() else fold(char)
-        plain.extend(c for c in (folded.upper() if char.isupper() else folded) if c in _PRINTABLE_ASCII)
+        cased = folded.upper() if char.isupper() else folded
+        plain.extend(c for c in cased if c in _PRINTABLE_ASCII)
     return " ".join("".join(plain).split())[:max_len].rstrip() or None
 
 
@@ -190,20 +194,21 @@ def _fields(data: str, parent: str | None = None) -> dict[str, str]:
     while pos < len(data):
         head = data[pos:pos + 4]
         if len(head) < 4:
-            raise VietQRError(_l("Mã bị cụt ở vị trí %(pos)d: chỉ còn “%(rest)s”, không đủ mã trường "
-                                 "và độ dài.", pos=pos, rest=head), parent)
+            raise VietQRError(_l("Mã bị cụt ở vị trí %(pos)d: chỉ còn “%(rest)s”, không đủ mã "
+                                 "trường và độ dài.", pos=pos, rest=head), parent)
         field_id, length = head[:2], head[2:]
         if not _is_digits(field_id):
             raise VietQRError(_l("Mã trường “%(id)s” ở vị trí %(pos)d không phải hai chữ số.",
                                  id=field_id, pos=pos), parent)
         field = _path(parent, field_id)
         if not _is_digits(length) or length == "00":
-            raise VietQRError(_l("Độ dài “%(length)s” không hợp lệ: phải là hai chữ số thập phân từ 01 "
-                                 "đến 99.", length=length), field)
+            raise VietQRError(_l("Độ dài “%(length)s” không hợp lệ: phải là hai chữ số thập phân "
+                                 "từ 01 đến 99.", length=length), field)
         end = pos + 4 + int(length)
         if end > len(data):
-            raise VietQRError(_l("Độ dài %(length)s vượt quá phần còn lại của mã (%(left)d ký tự): mã bị "
-                                 "cụt hoặc sai độ dài.", length=length, left=len(data) - pos - 4), field)
+            raise VietQRError(_l("Độ dài %(length)s vượt quá phần còn lại của mã (%(left)d ký tự): "
+                                 "mã bị cụt hoặc sai độ dài.", length=length,
+                                 left=len(data) - pos - 4), field)
         if field_id in fields:
             raise VietQRError(_l("Trường này xuất hiện hai lần."), field)
         fields[field_id] = data[pos + 4:end]
@@ -236,8 +241,9 @@ def decode(payload: str) -> VietQR:
     additional = _fields(root.get("62", ""), "62")
     expected = _checksum(payload[:-4])
     if root["63"].upper() != expected:
-        raise VietQRError(_l("Sai mã kiểm tra CRC: mã ghi %(found)s nhưng tính ra %(expected)s — mã đã bị "
-                             "sửa hoặc chép thiếu.", found=root["63"], expected=expected), "63")
+        raise VietQRError(_l("Sai mã kiểm tra CRC: mã ghi %(found)s nhưng tính ra %(expected)s — "
+                             "mã đã bị sửa hoặc chép thiếu.", found=root["63"], expected=expected),
+                          "63")
     if root.get("01", "11") not in ("11", "12"):
         raise VietQRError(_l("Phương thức khởi tạo phải là 11 (mã tĩnh) hoặc 12 (mã động)."), "01")
     if _required(merchant, "00", "38") != GUID:
@@ -245,12 +251,14 @@ def decode(payload: str) -> VietQR:
                              guid=GUID, found=merchant["00"]), "38/00")
     service = {code: name for name, code in SERVICES.items()}.get(_required(merchant, "02", "38"))
     if service is None:
-        raise VietQRError(_l("Dịch vụ phải là QRIBFTTA (tài khoản) hoặc QRIBFTTC (thẻ)."), "38/02")
+        raise VietQRError(_l("Dịch vụ phải là QRIBFTTA (tài khoản) hoặc QRIBFTTC (thẻ)."),
+                          "38/02")
     if _required(root, "53") != CURRENCY:
         raise VietQRError(_l("Tiền tệ phải là 704 (đồng Việt Nam), không phải “%(found)s”.",
                              found=root["53"]), "53")
     if _required(root, "58") != COUNTRY:
-        raise VietQRError(_l("Mã quốc gia phải là VN, không phải “%(found)s”.", found=root["58"]), "58")
+        raise VietQRError(_l("Mã quốc gia phải là VN, không phải “%(found)s”.", found=root["58"]),
+                          "58")
     amount = root.get("54")
     if amount is not None and not _is_digits(amount):
         raise VietQRError(_l("Số tiền phải là số nguyên đồng, không dấu phân cách: “%(found)s”.",

@@ -18,7 +18,7 @@ a 4-digit PIN (hashed; locked after MAX_PIN_ATTEMPTS wrong ones in a row).
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -308,7 +308,7 @@ def _serializer() -> URLSafeSerializer:
 
 def card_token(wallet: Wallet, event: MarketEvent) -> str:
     """What the card's QR carries: the wallet, its event and the event's end, signed."""
-    expires = int(event.ends_at.replace(tzinfo=timezone.utc).timestamp())
+    expires = int(event.ends_at.replace(tzinfo=UTC).timestamp())
     return _serializer().dumps({"w": wallet.id, "e": event.id, "x": expires})
 
 
@@ -323,7 +323,7 @@ def read_card(text: str | None, now: datetime | None = None) -> Wallet:
         raise WalletError(_l("Thẻ ví không hợp lệ: mã QR này không do ban tổ chức phát hành."),
                           "card") from None
     now = now or utcnow()
-    if now.replace(tzinfo=timezone.utc).timestamp() >= expires:
+    if now.replace(tzinfo=UTC).timestamp() >= expires:
         raise WalletError(_l("Thẻ ví đã hết hạn: phiên chợ đã kết thúc."), "card")
     wallet = db.session.get(Wallet, wallet_id)
     if wallet is None or wallet.event_id != event_id or not wallet.has_card:

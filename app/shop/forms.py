@@ -8,13 +8,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SearchField, SelectField
 
+from ..forms import choices, id_or_none
 from ..requests.forms import DeliveryForm
 from ..services.orders import MAX_QUANTITY, METHOD_LABELS, METHODS
 from ..services.text import clean_line
 from ..services.vendors import PRODUCT_CATEGORIES, ProductQuery
 from ..store.forms import MAX_PAGE
 from ..vendors.forms import WholeNumberField
-from ..forms import choices, id_or_none
 
 
 class ProductFilterForm(FlaskForm):

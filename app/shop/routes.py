@@ -1,7 +1,15 @@
 """The start-up shop: the "Sản phẩm khởi nghiệp" catalog, a product's page, ordering from one
 vendor (account or guest), and the order's page with its VietQR, reached by an unguessable token."""
-from flask import (Blueprint, abort, current_app, make_response, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from ..extensions import db, limiter

@@ -16,6 +16,7 @@ from wtforms.validators import (
     NumberRange,
 )
 
+from ..forms import PlainSelect, choices, id_or_none
 from ..services.catalog import (
     CATEGORIES,
     CONDITIONS,
@@ -25,7 +26,6 @@ from ..services.catalog import (
     ItemFields,
 )
 from ..services.text import clean_line
-from ..forms import PlainSelect, choices, id_or_none
 
 MAX_PAGE = 10_000
 

@@ -13,10 +13,10 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import HiddenInput, TextInput
 
+from ..forms import choices, id_or_none
 from ..services import vietqr
 from ..services.vendors import PRODUCT_CATEGORIES, ProductFields, VendorFields
 from ..store.forms import PhotosField
-from ..forms import choices, id_or_none
 
 _WHOLE = re.compile(r"-?\d+", re.ASCII)
 _MONEY_NOISE = re.compile(r"[\s.,]|₫|vnđ|vnd|đ", re.IGNORECASE)

@@ -4,8 +4,16 @@ dashboard and the orders (confirm a payment by hand, hand over, cancel, CSV).
 Every object is checked on the server: a vendor reaches only their own products and orders, an
 organizer only the applications of their hubs; anything else is a 404.
 """
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
