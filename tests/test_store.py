@@ -177,13 +177,7 @@ def test_unknown_hub_is_404(client, db, slug):
 
 # ---------------------------------------------------------------- item page
 
-@pytest.fixture
-def basket_routes(app):
-    if "requests.basket_add" not in app.view_functions:
-        pytest.skip("requests.basket_add does not exist yet")
-
-
-def test_item_page_in_stock_offers_the_basket(client, shelf, basket_routes):
+def test_item_page_in_stock_offers_the_basket(client, shelf):
     item = _db.session.scalar(select(Item).where(Item.title == "Giày thể thao"))
     item.photos = [ItemPhoto(stem="cover1", width=1200, height=900, position=0),
                    ItemPhoto(stem="side2", width=900, height=1200, position=1)]
@@ -197,7 +191,7 @@ def test_item_page_in_stock_offers_the_basket(client, shelf, basket_routes):
     assert "Đăng ký chờ" not in html
 
 
-def test_item_page_out_of_stock_offers_the_waitlist(client, shelf, app, basket_routes):
+def test_item_page_out_of_stock_offers_the_waitlist(client, shelf, app):
     item = _db.session.scalar(select(Item).where(Item.title == "Áo dài trắng"))
     with app.test_request_context():
         from flask import url_for

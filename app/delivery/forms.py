@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, ValidationError
 
+from ..forms import ShowsErrors
+
 
 def _iso_date(value) -> dt.date | None:
     """A date of this century, else None (9999-12-31 would overflow the week arithmetic)."""
@@ -17,17 +19,7 @@ def _iso_date(value) -> dt.date | None:
     return day if day and 2000 <= day.year <= 2099 else None
 
 
-class _Form(FlaskForm):
-    def show(self, exc) -> None:
-        """Put a service error's message next to its field (or at the top of the form)."""
-        field = self._fields.get(exc.field) if exc.field else None
-        if field is None:
-            self.form_errors.append(str(exc.message))
-        else:  # a field not validated yet holds an empty tuple
-            field.errors = [*field.errors, str(exc.message)]
-
-
-class BuildForm(_Form):
+class BuildForm(ShowsErrors, FlaskForm):
     date = StringField(_l("Ngày giao"), filters=[lambda v: (v or "").strip()],
                        render_kw={"type": "date"})
 
@@ -47,7 +39,7 @@ class DayForm(BuildForm):
         csrf = False
 
 
-class ScanForm(_Form):
+class ScanForm(ShowsErrors, FlaskForm):
     class Meta:
         csrf = False
 
@@ -60,14 +52,14 @@ _STUDENT_CODE = {"inputmode": "numeric", "autocomplete": "off", "maxlength": "4"
                  "pattern": "[0-9]{4}"}
 
 
-class ConfirmForm(_Form):
+class ConfirmForm(ShowsErrors, FlaskForm):
     ma = HiddenField()
     student_code = StringField(_l("Mã xác nhận bạn nhận đọc cho bạn (4 chữ số)"),
                                validators=[InputRequired(_l("Vui lòng nhập mã xác nhận."))],
                                render_kw=_STUDENT_CODE)
 
 
-class MissedForm(_Form):
+class MissedForm(ShowsErrors, FlaskForm):
     ma = HiddenField()
     reason = StringField(_l("Lý do"), validators=[InputRequired(
         _l("Vui lòng ghi lý do giao chưa thành công."))],
@@ -78,13 +70,13 @@ class MissedForm(_Form):
     ])
 
 
-class TrackingForm(_Form):
+class TrackingForm(ShowsErrors, FlaskForm):
     tracking_number = StringField(_l("Mã bưu gửi"), validators=[InputRequired(
         _l("Vui lòng nhập mã bưu gửi."))], render_kw={"autocapitalize": "characters",
                                                         "placeholder": "EB123456789VN"})
 
 
-class PostResultForm(_Form):
+class PostResultForm(ShowsErrors, FlaskForm):
     result = RadioField(_l("Kết quả"), validate_choice=False, choices=[
         SelectChoice("delivered", _l("Bưu điện đã giao")),
         SelectChoice("returned", _l("Bưu điện trả lại"))])

@@ -22,7 +22,7 @@ from wtforms import (
     TextAreaField,
 )
 
-from ..forms import PlainSelect, choices, id_or_none
+from ..forms import PlainSelect, ShowsErrors, choices, id_or_none, idempotency_key
 from ..services import catalog, geo
 from ..services.donations import (
     HANDOVER_LABELS,
@@ -33,8 +33,6 @@ from ..services.donations import (
 )
 from ..store.forms import PhotosField
 
-KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
-
 
 def _int_or_none(value) -> int | None:
     try:
@@ -42,26 +40,6 @@ def _int_or_none(value) -> int | None:
     except (TypeError, ValueError):
         return None
 
-
-class ShowsErrors:
-    def show(self, exc) -> None:
-        """Put the service's messages next to their fields, found by their names (nested line
-        fields too: "lines-1-quantity"), or at the top of the form."""
-        fields = {f.name: f for f in _walk(self)}
-        for name, message in exc.errors.items():
-            field = fields.get(self._prefix_name(name)) if name else None
-            (field.errors if field is not None else self.form_errors).append(str(message))
-
-    def _prefix_name(self, name: str) -> str:
-        return f"{self._prefix}{name}"
-
-
-def _walk(form):
-    for f in form:
-        if isinstance(f, FormField):
-            yield from _walk(f.form)
-        else:
-            yield f
 
 
 class LineForm(Form):
@@ -136,7 +114,7 @@ class OfferForm(ShowsErrors, FlaskForm):
             consent=bool(self.consent.data),
         )
 
-    def _prefix_name(self, name: str) -> str:
+    def field_name(self, name: str) -> str:
         """The service's "lines-1-quantity" is the second non-blank line's field."""
         match = re.fullmatch(r"lines-(\d+)-(\w+)", name)
         if match:
@@ -147,8 +125,7 @@ class OfferForm(ShowsErrors, FlaskForm):
 
     @property
     def key(self) -> str | None:
-        data = self.idempotency_key.data or ""
-        return data if KEY.fullmatch(data) else None
+        return idempotency_key(self.idempotency_key.data)
 
     @property
     def photos_chosen(self) -> bool:

@@ -5,7 +5,6 @@ live in services.requests.validate_delivery, whose messages are put next to the 
 Without JavaScript the ward list follows the province posted: a first submit with a new province
 comes back asking for the ward, now listing that province's wards.
 """
-import re
 from uuid import uuid4
 
 from flask_babel import gettext as _
@@ -20,16 +19,14 @@ from wtforms import (
     TelField,
 )
 
-from ..forms import PlainSelect, choices, id_or_none
+from ..forms import PlainSelect, ShowsErrors, choices, id_or_none, idempotency_key
 from ..models import Hub
 from ..models.request import METHODS
 from ..services import geo
-from ..services.requests import METHOD_LABELS, Delivery, RequestError
-
-KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
+from ..services.requests import METHOD_LABELS, Delivery
 
 
-class DeliveryForm(FlaskForm):
+class DeliveryForm(ShowsErrors, FlaskForm):
     recipient_name = StringField(_l("Tên người nhận"))
     phone = TelField(_l("Số điện thoại di động"))
     province_code = SelectField(_l("Tỉnh/thành phố"), coerce=id_or_none, validate_choice=False,
@@ -65,11 +62,5 @@ class DeliveryForm(FlaskForm):
     def key(self) -> str | None:
         """The idempotency key as sent, if it looks like one (else the submit is not
         deduplicated)."""
-        data = self.idempotency_key.data or ""
-        return data if KEY.fullmatch(data) else None
+        return idempotency_key(self.idempotency_key.data)
 
-    def show(self, exc: RequestError) -> None:
-        """Put the service's messages next to their fields (or at the top of the form)."""
-        for name, message in getattr(exc, "errors", {exc.field: exc.message}).items():
-            field = self._fields.get(name) if name else None
-            (field.errors if field is not None else self.form_errors).append(str(message))

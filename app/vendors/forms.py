@@ -13,7 +13,7 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import HiddenInput, TextInput
 
-from ..forms import choices, id_or_none
+from ..forms import ShowsErrors, choices, id_or_none
 from ..services import vietqr
 from ..services.vendors import PRODUCT_CATEGORIES, ProductFields, VendorFields
 from ..store.forms import PhotosField
@@ -42,12 +42,6 @@ class WholeNumberField(IntegerField):
             raise ValueError(_("Vui lòng nhập số tiền bằng chữ số, ví dụ 50.000.") if self.money
                              else _("Vui lòng nhập một số nguyên, ví dụ 5."))
 
-
-class ShowsErrors:
-    def show(self, exc) -> None:
-        """Put a service error next to its field (or at the top of the form)."""
-        field = self._fields.get(exc.field) if exc.field else None
-        (field.errors if field is not None else self.form_errors).append(str(exc.message))
 
 
 class VendorApplicationForm(ShowsErrors, FlaskForm):
