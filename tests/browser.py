@@ -12,6 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
+from tests.html import unique_ids
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -40,7 +41,8 @@ def live_server(database_url: str, upload_folder: str):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", app
+        with unique_ids(app):
+            yield f"http://127.0.0.1:{server.server_port}", app
     finally:
         server.shutdown()
         with app.app_context():

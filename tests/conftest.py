@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 from app import create_app
 from app.extensions import db as _db
 from tests import factories
+from tests.html import unique_ids
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +77,9 @@ def statements(app):
 
 @pytest.fixture
 def client(app, db):
-    return app.test_client()
+    """The test client; every HTML page it is served must have unique element ids."""
+    with unique_ids(app):
+        yield app.test_client()
 
 
 @pytest.fixture

@@ -89,6 +89,10 @@ def test_a_participant_pays_by_practice_qr_and_the_booth_sees_it_live(database_u
         expect(stall.locator(".score-kpis .kpi-value").first).to_have_text("2", timeout=3000)
         stall.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
         expect(phone.locator(".receipt-ok")).to_be_visible()
+        # two payments, two refund buttons: the page's element ids stay unique (live_server
+        # checks every page), so htmx's settling never copies attributes between them
+        stall.goto(f"{base}/phien-cho/gian-hang/{booth_id}")
+        expect(stall.locator(".feed-item form")).to_have_count(2)
     assert not problems, problems
     db.session.rollback()
     assert wallets.check_ledger(event_id).ok

@@ -51,7 +51,7 @@ SESSION_KEY = "vi_tap"  # {event id: wallet id} of this browser's participant
 @bp.context_processor
 def _helpers():
     return {"points": wallets.points, "sale_statuses": market.SALE_STATUS_LABELS,
-            "booth_statuses": market.BOOTH_STATUS_LABELS, "action_form": ActionForm()}
+            "booth_statuses": market.BOOTH_STATUS_LABELS}
 
 
 def _my_wallet_id(event_id: int) -> int | None:
