@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import lazyload
 
 from ..database import write_transaction
 from ..extensions import db
@@ -327,7 +328,8 @@ def submit_request(user_id: int, hub_id: int, item_ids: list[int], delivery: Del
         if not item_ids:
             raise RequestError(_l("Giỏ của bạn đang trống."), "items")
         hub = db.session.get(Hub, hub_id)
-        items = list(db.session.scalars(select(Item).where(Item.id.in_(item_ids))))
+        items = list(db.session.scalars(  # ids, hub and title are all the checks read
+            select(Item).where(Item.id.in_(item_ids)).options(lazyload("*"))))
         if hub is None or len(items) != len(item_ids) or any(i.hub_id != hub_id for i in items):
             raise RequestError(_l("Món đồ không tồn tại hoặc không thuộc điểm phát này."), "items")
         req = _create(user_id, hub, items, validate_delivery(hub, delivery), today,
