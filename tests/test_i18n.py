@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "app" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 # The same keywords and folders as `make translations-update`.
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2)}
 SKIPPED_DIRS = re.compile(r"^(\..*|__pycache__|node_modules)$")
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]?\d*(?:\.\d+)?[sdifr]")
 
