@@ -34,8 +34,8 @@ translations: $(VENV)/.installed
 # tests/test_i18n.py fails while a string is untranslated). Babel skips folders starting with
 # "_" unless told otherwise: templates/_macros must be read.
 translations-update: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs='.* __pycache__ node_modules' \
-		-o /tmp/messages.pot . >/dev/null
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+		--ignore-dirs='.* __pycache__ node_modules' -o /tmp/messages.pot . >/dev/null
 	$(BIN)/pybabel update -i /tmp/messages.pot -d app/translations -D messages \
 		--no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d app/translations -D messages --statistics

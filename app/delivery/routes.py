@@ -11,7 +11,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -94,12 +94,16 @@ def build(hub_id: int):
         except runs.RunError as exc:
             form.show(exc)
         else:
-            flash(_("Đã lập chuyến %(day)s: thêm %(n)s bưu kiện.", n=result.added,
-                    day=format_date(result.date, "EEEE, d/M/yyyy")) if result.added else
+            flash(ngettext("Đã lập chuyến %(day)s: thêm %(n)s bưu kiện.",
+                           "Đã lập chuyến %(day)s: thêm %(n)s bưu kiện.", result.added,
+                           n=result.added, day=format_date(result.date, "EEEE, d/M/yyyy"))
+                  if result.added else
                   _("Chuyến %(day)s đã đủ: không có yêu cầu mới.",
                     day=format_date(result.date, "EEEE, d/M/yyyy")), "success")
             if result.late:
-                flash(_("%(n)s yêu cầu được duyệt sau hạn chốt sẽ đi chuyến sau.", n=result.late))
+                flash(ngettext("%(n)s yêu cầu được duyệt sau hạn chốt sẽ đi chuyến sau.",
+                               "%(n)s yêu cầu được duyệt sau hạn chốt sẽ đi chuyến sau.",
+                               result.late, n=result.late))
             return redirect(url_for(".run_page", hub_id=hub.id, date=result.date.isoformat()),
                             code=303)
     return _render_run(hub, form.day or runs.next_delivery_date(hub, local_today()), form,
@@ -162,7 +166,9 @@ def start_route(route_id: int):
         moved = handover.start_route(current_user.id, route_id)
     except LookupError:
         abort(404)
-    flash(_("Tuyến đã xuất phát: %(n)s bưu kiện đang được giao.", n=moved), "success")
+    flash(ngettext("Tuyến đã xuất phát: %(n)s bưu kiện đang được giao.",
+                   "Tuyến đã xuất phát: %(n)s bưu kiện đang được giao.", moved, n=moved),
+          "success")
     return redirect(url_for(".route_sheet", route_id=route_id), code=303)
 
 
@@ -173,7 +179,9 @@ def ready_pickups(run_id: int):
         moved = handover.ready_pickups(current_user.id, run_id)
     except LookupError:
         abort(404)
-    flash(_("%(n)s bưu kiện đã sẵn sàng; các bạn nhận đã được báo.", n=moved), "success")
+    flash(ngettext("%(n)s bưu kiện đã sẵn sàng; các bạn nhận đã được báo.",
+                   "%(n)s bưu kiện đã sẵn sàng; các bạn nhận đã được báo.", moved, n=moved),
+          "success")
     return redirect(url_for(".pickup_list", run_id=run_id), code=303)
 
 

@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
@@ -153,7 +154,8 @@ def invite(event_id: int):
     except market.MarketError as exc:
         flash(str(exc.message), "error")
     else:
-        flash(_("Đã gửi lời mời tới %(n)s gian hàng.", n=len(booths)), "success")
+        flash(ngettext("Đã gửi lời mời tới %(n)s gian hàng.", "Đã gửi lời mời tới %(n)s gian hàng.",
+                       len(booths), n=len(booths)), "success")
     return redirect(url_for(".event", event_id=event.id), code=303)
 
 
@@ -355,8 +357,9 @@ def refund(transfer_id: int):
         except wallets.WalletError as exc:
             flash(str(exc.message), "error")
         else:
-            flash(_("Đã hoàn %(n)s điểm cho %(name)s.", n=wallets.points(transfer.amount),
-                    name=transfer.from_wallet.name), "success")
+            flash(ngettext("Đã hoàn %(n)s điểm cho %(name)s.", "Đã hoàn %(n)s điểm cho %(name)s.",
+                           transfer.amount, n=wallets.points(transfer.amount),
+                           name=transfer.from_wallet.name), "success")
     return redirect(url_for(".booth", booth_id=booth.id), code=303)
 
 
@@ -384,8 +387,9 @@ def card_pay(booth_id: int):
         except (market.MarketError, wallets.WalletError) as exc:
             form.show(exc)
         else:
-            flash(_("%(name)s đã trả %(n)s điểm.", name=holder.name,
-                    n=wallets.points(done.amount)), "success")
+            flash(ngettext("%(name)s đã trả %(n)s điểm.", "%(name)s đã trả %(n)s điểm.",
+                           done.amount, name=holder.name, n=wallets.points(done.amount)),
+                  "success")
             return redirect(url_for(".booth", booth_id=booth.id), code=303)
     form.card.data = text
     return render_template("market/card_pay.html", booth=booth, form=form, holder=holder,

@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from ..forms import MAX_ID
@@ -108,7 +109,8 @@ def approve_many():
         abort(404)
     except reqs.RequestError as exc:
         return _after_action(form, {None: exc.message})
-    flash(_("Đã duyệt %(n)s yêu cầu.", n=len(done.codes)), "success")
+    flash(ngettext("Đã duyệt %(n)s yêu cầu.", "Đã duyệt %(n)s yêu cầu.", len(done.codes),
+                   n=len(done.codes)), "success")
     if done.skipped:
         flash(_("Bỏ qua %(codes)s: đã được xử lý trước đó.", codes=", ".join(done.skipped)),
               "error")

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -362,8 +363,10 @@ def inspect_line(actor_id: int, line_id: int, ins: Inspection) -> DonationLine:
                 errors["accepted"] = _l("Không thể nhận %(a)s món khi chỉ nhận được %(r)s món.",
                                         a=ins.accepted, r=ins.received)
             elif "received" not in errors and ins.accepted < ins.received and not reason:
-                errors["reason"] = _l("Vui lòng ghi lý do cho %(n)s món không nhận.",
-                                      n=ins.received - ins.accepted)
+                errors["reason"] = lazy_ngettext("Vui lòng ghi lý do cho %(n)s món không nhận.",
+                                                 "Vui lòng ghi lý do cho %(n)s món không nhận.",
+                                                 ins.received - ins.accepted,
+                                                 n=ins.received - ins.accepted)
         elif not reason:
             errors["reason"] = _l("Vui lòng ghi lý do từ chối.")
         if errors:
@@ -402,6 +405,8 @@ def list_accepted(actor_id: int, donation_id: int) -> list[Item]:
             line.status = "listed"
             items.append(item)
         _close_when_done(donation)
-        _tell_donor(donation, _l("%(n)s món bạn tặng đã lên gian hàng của %(hub)s.",
-                                 n=sum(i.quantity for i in items), hub=donation.hub.name))
+        listed = sum(i.quantity for i in items)
+        _tell_donor(donation, lazy_ngettext("%(n)s món bạn tặng đã lên gian hàng của %(hub)s.",
+                                            "%(n)s món bạn tặng đã lên gian hàng của %(hub)s.",
+                                            listed, n=listed, hub=donation.hub.name))
     return items

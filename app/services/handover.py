@@ -11,7 +11,7 @@ import re
 from datetime import date
 from urllib.parse import unquote
 
-from flask_babel import format_datetime
+from flask_babel import format_datetime, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -134,9 +134,12 @@ def confirm(actor_id: int, hub_id: int, code: str, student_code: str,
             _close(stop, "delivered", actor_id)
         else:
             stop.code_attempts += 1  # kept: the transaction commits
-            wrong = HandoverError(_l("Mã xác nhận không đúng (còn %(left)s lần thử). Hãy hỏi lại "
-                                     "mã trên trang theo dõi yêu cầu của bạn nhận.",
-                                     left=MAX_CODE_ATTEMPTS - stop.code_attempts), "student_code")
+            left = MAX_CODE_ATTEMPTS - stop.code_attempts
+            wrong = HandoverError(lazy_ngettext(
+                "Mã xác nhận không đúng (còn %(left)s lần thử). Hãy hỏi lại mã trên trang theo "
+                "dõi yêu cầu của bạn nhận.",
+                "Mã xác nhận không đúng (còn %(left)s lần thử). Hãy hỏi lại mã trên trang theo "
+                "dõi yêu cầu của bạn nhận.", left, left=left), "student_code")
     if wrong:
         raise wrong
     return stop

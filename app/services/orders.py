@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -125,8 +126,10 @@ def _create(vendor_id: int, quantities: dict[int, int], delivery: Delivery,
     )
     db.session.add(order)
     db.session.flush()
-    notify(vendor.user_id, _l("Đơn hàng mới %(code)s: %(n)s sản phẩm, chờ thanh toán.",
-                              code=code, n=sum(wanted.values())), orders_path(vendor_id))
+    count = sum(wanted.values())
+    notify(vendor.user_id, lazy_ngettext("Đơn hàng mới %(code)s: %(n)s sản phẩm, chờ thanh toán.",
+                                         "Đơn hàng mới %(code)s: %(n)s sản phẩm, chờ thanh toán.",
+                                         count, code=code, n=count), orders_path(vendor_id))
     if buyer_id:
         notify(buyer_id, _l("Đã đặt đơn %(code)s. Hãy quét mã VietQR để chuyển khoản cho người "
                             "bán.", code=code), order_path(order.token))

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import format_date
+from flask_babel import format_date, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import lazyload
@@ -88,13 +88,20 @@ class LimitReached(RequestError):
     def __init__(self, limit: int, used: int, again_on: date):
         left, day = max(limit - used, 0), format_date(again_on, "EEEE, d/M/yyyy")
         if left:
-            message = _l("Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này; "
-                         "tuần này bạn chỉ còn được yêu cầu %(left)s món. Hãy bỏ bớt món trong "
-                         "giỏ, hoặc từ %(day)s yêu cầu tiếp.", limit=limit, left=left, day=day)
+            message = lazy_ngettext(
+                "Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này; tuần này bạn "
+                "chỉ còn được yêu cầu %(left)s món. Hãy bỏ bớt món trong giỏ, hoặc từ %(day)s "
+                "yêu cầu tiếp.",
+                "Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này; tuần này bạn "
+                "chỉ còn được yêu cầu %(left)s món. Hãy bỏ bớt món trong giỏ, hoặc từ %(day)s "
+                "yêu cầu tiếp.", limit, limit=limit, left=left, day=day)
         else:
-            message = _l("Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này, và bạn "
-                         "đã dùng hết lượt tuần này. Từ %(day)s bạn có thể yêu cầu tiếp.",
-                         limit=limit, day=day)
+            message = lazy_ngettext(
+                "Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này, và bạn đã dùng "
+                "hết lượt tuần này. Từ %(day)s bạn có thể yêu cầu tiếp.",
+                "Mỗi tuần mỗi bạn được nhận tối đa %(limit)s món ở điểm phát này, và bạn đã dùng "
+                "hết lượt tuần này. Từ %(day)s bạn có thể yêu cầu tiếp.", limit, limit=limit,
+                day=day)
         super().__init__(message, "items")
         self.again_on = again_on
 

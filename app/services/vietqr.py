@@ -23,6 +23,7 @@ from pathlib import Path
 import qrcode
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from markupsafe import Markup
 from qrcode.image.svg import SvgPathFillImage
 
@@ -206,9 +207,12 @@ def _fields(data: str, parent: str | None = None) -> dict[str, str]:
                                  "từ 01 đến 99.", length=length), field)
         end = pos + 4 + int(length)
         if end > len(data):
-            raise VietQRError(_l("Độ dài %(length)s vượt quá phần còn lại của mã (%(left)d ký tự): "
-                                 "mã bị cụt hoặc sai độ dài.", length=length,
-                                 left=len(data) - pos - 4), field)
+            left = len(data) - pos - 4
+            raise VietQRError(lazy_ngettext(
+                "Độ dài %(length)s vượt quá phần còn lại của mã (%(left)d ký tự): mã bị cụt hoặc "
+                "sai độ dài.",
+                "Độ dài %(length)s vượt quá phần còn lại của mã (%(left)d ký tự): mã bị cụt hoặc "
+                "sai độ dài.", left, length=length, left=left), field)
         if field_id in fields:
             raise VietQRError(_l("Trường này xuất hiện hai lần."), field)
         fields[field_id] = data[pos + 4:end]

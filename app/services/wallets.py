@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -358,8 +359,10 @@ def pay_by_card(wallet: Wallet, booth_id: int, pin: str, amount: int, key: str, 
             tries = session.scalar(select(Wallet.pin_attempts).where(Wallet.id == wallet.id))
         if tries >= MAX_PIN_ATTEMPTS:
             raise _locked()
-        raise WalletError(_l("Mã PIN không đúng (còn %(left)s lần thử).",
-                             left=MAX_PIN_ATTEMPTS - tries), "pin")
+        left = MAX_PIN_ATTEMPTS - tries
+        raise WalletError(lazy_ngettext("Mã PIN không đúng (còn %(left)s lần thử).",
+                                        "Mã PIN không đúng (còn %(left)s lần thử).", left,
+                                        left=left), "pin")
 
     def work() -> Transfer:
         event_id, to_id, _used = _receiving_wallet(booth_id, wallet.id, key)
