@@ -4,7 +4,7 @@ import os
 from functools import lru_cache
 
 from flask import Flask, current_app, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_percent, get_locale
 from flask_login import current_user
 
 from .services import geo
@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
         vdate=lambda d, fmt="EEEE, d/M/yyyy": format_date(d, fmt) if d else "",
         vdatetime=lambda d, fmt="HH:mm d/M/yyyy": format_datetime(d, fmt) if d else "",
         place=lambda obj: geo.place_label(obj.ward_code, obj.province_code),
+        percent=lambda share: format_percent(share, "#,##0.0%"),  # vi 62,5%, en 62.5%
     )
     app.jinja_env.globals["static_url"] = static_url
 

@@ -501,7 +501,8 @@ def test_the_scoreboard_and_report_count_practice_and_real_apart(client, login_a
     assert client.get(f"/phien-cho/{event.id}/bao-cao").status_code == 302  # log in first
     login_as(user=_db.session.get(User, event.created_by_id))
     report = text(client.get(f"/phien-cho/{event.id}/bao-cao"))
-    assert "50.0%" in report and "Sổ điểm khớp" in report and "50.000 ₫" in report
+    assert "50,0%" in report  # a Vietnamese decimal comma
+    assert "Sổ điểm khớp" in report and "50.000 ₫" in report
     rows = list(csv.reader(io.StringIO(
         client.get(f"/phien-cho/{event.id}/bao-cao.csv").get_data(as_text=True).lstrip("\ufeff"))))
     summary = {r[0]: r[1] for r in rows if len(r) == 2}
