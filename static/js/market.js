@@ -1,6 +1,7 @@
-// Phiên chợ 4.0: print buttons, the booth's beep on each new payment, the wallet-card scanner.
+// Phiên chợ 4.0: print buttons and the booth's beep on each new payment (the wallet-card scanner
+// is the camera scanner of static/js/scan.js).
 // Everything works without this file: printing from the browser menu, the booth screen without
-// sound, the card read from the typed (pasted) code.
+// sound.
 (function () {
   "use strict";
 
@@ -48,62 +49,4 @@
     var live = document.getElementById("booth-live");
     if (live && Number(live.getAttribute("data-new")) > 0) beep();
   });
-
-  // ------------------------------------------------------------ booth: scan a wallet card
-  var box = document.getElementById("card-scanner");
-  var form = document.getElementById("card-form");
-  if (!box || !form || !window.isSecureContext || !navigator.mediaDevices ||
-      !navigator.mediaDevices.getUserMedia) {
-    return;
-  }
-  var startBtn = document.getElementById("card-scan-start");
-  var stopBtn = document.getElementById("card-scan-stop");
-  var status = document.getElementById("card-scan-status");
-  var input = document.getElementById("card-input");
-  var scanner = null;
-  box.hidden = false;
-
-  function fail() {
-    status.textContent = box.getAttribute("data-error");
-    startBtn.hidden = false;
-    stopBtn.hidden = true;
-  }
-
-  function stop() {
-    var s = scanner;
-    scanner = null;
-    startBtn.hidden = false;
-    stopBtn.hidden = true;
-    return s ? s.stop().catch(function () {}) : Promise.resolve();
-  }
-
-  function found(text) {
-    if (!scanner) return;  // a second frame of the same code
-    stop().then(function () {
-      input.value = text;  // the server checks the card's signature and expiry
-      form.submit();
-    });
-  }
-
-  function loadLibrary(done) {
-    if (window.Html5Qrcode) { done(); return; }
-    var script = document.createElement("script");
-    script.src = box.getAttribute("data-library");
-    script.onload = done;
-    script.onerror = fail;
-    document.head.appendChild(script);
-  }
-
-  startBtn.addEventListener("click", function () {
-    status.textContent = "";
-    startBtn.hidden = true;
-    loadLibrary(function () {
-      scanner = new window.Html5Qrcode("card-video");
-      stopBtn.hidden = false;
-      scanner.start({ facingMode: "environment" }, { fps: 10, qrbox: 240 }, found,
-                    function () {})
-        .catch(function () { scanner = null; fail(); });
-    });
-  });
-  stopBtn.addEventListener("click", stop);
 })();
