@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run setup test test-sqlite test-postgres translations translations-update lint clean
+.PHONY: run setup browser test test-sqlite test-postgres translations translations-update lint clean
 
 run: setup
 	$(BIN)/flask db upgrade
@@ -40,7 +40,15 @@ translations-update: $(VENV)/.installed
 		--no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d app/translations -D messages --statistics
 
-test: setup
+# Debian's Chromium for the real-browser tests: installed when missing on a Debian machine where we
+# are root (CI, a fresh server); elsewhere those tests are skipped (failed with REQUIRE_BROWSER=1).
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "Chromium is not installed: the browser tests will be skipped (apt-get install chromium)."
+
+test: setup browser
 	@echo "== SQLite file"; env -u TEST_DATABASE_URL $(BIN)/pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then echo "== PostgreSQL: $$TEST_DATABASE_URL"; $(BIN)/pytest -q; fi
 
