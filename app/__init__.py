@@ -79,9 +79,9 @@ def register_extensions(app: Flask) -> None:
         return "", 401, {"HX-Redirect": login_url(login_manager.login_view, back)}
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from .models import User
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(login_id: str):
+        from .services import sessions
+        return sessions.load(login_id)
 
 
 def register_blueprints(app: Flask) -> None:

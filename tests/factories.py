@@ -33,6 +33,13 @@ def make_user(roles=("student",), hub=None, name="Nguyễn Văn An", phone=None)
     return user
 
 
+def login_id(user: User) -> str:
+    """What Flask-Login keeps in a signed-in session for `user`: its id and an open session's
+    token (services.sessions), for tests that plant a session by hand."""
+    from app.services import sessions
+    return f"{user.id}:{sessions.start(user.id)}"
+
+
 def make_hub(name=None, weekly_limit=3, wards=(TAN_PHUOC_1,), **kw) -> Hub:
     n = next(_seq)
     hub = Hub(

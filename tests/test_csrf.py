@@ -14,7 +14,7 @@ def test_every_post_route_requires_csrf_token(csrf_app, db):
     user = factories.make_user(roles=("student", "volunteer", "admin"))
     client = csrf_app.test_client()
     with client.session_transaction() as sess:  # logged in, so login_required does not answer first
-        sess["_user_id"] = str(user.id)
+        sess["_user_id"] = factories.login_id(user)
         sess["_fresh"] = True
     checked = 0
     for rule in csrf_app.url_map.iter_rules():

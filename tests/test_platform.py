@@ -154,7 +154,7 @@ def test_login_renews_the_session(client, db):
     assert client.get_cookie("session").value != before
     with client.session_transaction() as sess:
         assert "planted" not in sess
-        assert sess["_user_id"] == str(user.id)
+        assert sess["_user_id"].startswith(f"{user.id}:")
         assert (sess["basket"], sess["lang"]) == ([7], "vi")
 
 

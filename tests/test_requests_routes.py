@@ -18,6 +18,7 @@ from tests.factories import (
     HOAN_KIEM,
     TAN_PHUOC_1,
     TAN_PHUOC_2,
+    login_id,
     make_hub,
     make_item,
     make_user,
@@ -291,7 +292,7 @@ def test_missing_csrf_token_is_400_and_saves_nothing(csrf_app, db, hub):
     student = make_user()
     client = csrf_app.test_client()
     with client.session_transaction() as sess:
-        sess["_user_id"], sess["_fresh"], sess["basket"] = str(student.id), True, [item.id]
+        sess["_user_id"], sess["_fresh"], sess["basket"] = login_id(student), True, [item.id]
     assert client.post(f"/gio/them/{item.id}").status_code == 400
     resp = client.post(f"/gio/gui/{hub.id}", data=form())
     assert resp.status_code == 400 and "CSRF" in resp.get_data(as_text=True)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
-from ..services import accounts
+from ..services import accounts, sessions
 from .forms import LoginForm, RegisterForm
 
 bp = Blueprint("accounts", __name__, url_prefix="/tai-khoan")
@@ -24,10 +24,12 @@ def _safe_next(default: str) -> str:
 
 
 def _start_session(user) -> None:
-    """Renew the session at login (no fixation), keeping only the basket and language."""
+    """Renew the session at login (no fixation), keeping only the basket and language; the new
+    session is a row on the server that logout, a reset or "sign out everywhere" can end."""
     keep = {k: session[k] for k in ("basket", "lang") if k in session}
     session.clear()
     session.update(keep)
+    user.session_token = sessions.start(user.id, request.headers.get("User-Agent", ""))
     login_user(user, remember=True)
 
 
@@ -65,6 +67,7 @@ def login():
 @bp.post("/dang-xuat")
 @login_required
 def logout():
+    sessions.end(current_user.session_token)
     logout_user()
     session.clear()
     return redirect(url_for("store.catalog"), code=303)

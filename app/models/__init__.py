@@ -8,7 +8,7 @@ from .market import Booth, BoothSale, MarketEvent, Transfer, Wallet
 from .notification import Notification
 from .request import ItemRequest, RequestEvent, RequestLine, WaitlistEntry
 from .signup import VolunteerSignup
-from .user import User, UserRole
+from .user import Invitation, OneTimeCode, User, UserRole, UserSession
 from .vendor import BankTransaction, Order, OrderLine, Product, ProductPhoto, Vendor
 
 __all__ = [
@@ -21,12 +21,14 @@ __all__ = [
     "DonationLine",
     "DonationPhoto",
     "Hub",
+    "Invitation",
     "HubWard",
     "Item",
     "ItemPhoto",
     "ItemRequest",
     "MarketEvent",
     "Notification",
+    "OneTimeCode",
     "Order",
     "OrderLine",
     "Product",
@@ -38,6 +40,7 @@ __all__ = [
     "Transfer",
     "User",
     "UserRole",
+    "UserSession",
     "Vendor",
     "VolunteerSignup",
     "WaitlistEntry",
