@@ -1,5 +1,4 @@
 """The union's tree: a role held on a unit holds for every unit below it, never above or beside."""
-from app.extensions import db
 from app.models import Hub
 from tests.factories import make_hub, make_user
 

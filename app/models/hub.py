@@ -7,7 +7,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..extensions import db
 from .base import utcnow
 
-
 # The union's tree: Tỉnh Đoàn → Đoàn xã/phường → base unions (schools, ...).
 LEVELS = ("province", "commune", "base")
 
