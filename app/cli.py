@@ -107,8 +107,9 @@ def register(app: Flask) -> None:
         click.echo(f"Đã tạo {len(result.hubs)} điểm phát ({'; '.join(result.hubs)}) "
                    f"và {result.items} món đồ.")
         click.echo(f"Tài khoản mẫu (mật khẩu chung: {result.password}):")
-        for role, name, phone in result.accounts:
-            click.echo(f"  {role:<10} {display_phone(phone)}  {name}")
+        for role, name, phone, unit in result.accounts:
+            held_on = f" — {unit}" if unit else ""
+            click.echo(f"  {role:<10} {display_phone(phone)}  {name}{held_on}")
 
     @app.cli.group("privacy")
     def privacy_group():

@@ -1,10 +1,11 @@
 """`flask seed-demo`: a believable demo in an empty database.
 
-Two hubs (a school union in Đồng Tháp, a ward union in Cần Thơ), 60+ donated items with pictures
-drawn here with Pillow (no downloads) and run through the same image pipeline as uploads, some items
-already given out (for the waitlist), and one account per role; donations at every stage, the
-student's requests of the last weeks in various statuses, volunteer sign-ups. Everything is written
-in one transaction.
+The union's tree of Đồng Tháp: the province union (Tỉnh Đoàn) above the commune union of
+Tân Phước 1, and two hubs (a school union below that commune, a ward union in Mỹ Tho); 60+ donated
+items with pictures drawn here with Pillow (no downloads) and run through the same image pipeline as
+uploads, some items already given out (for the waitlist); accounts for every role: staff for both
+hubs and a province organizer above them; donations at every stage, the student's requests of the
+last weeks in various statuses, volunteer sign-ups. Everything is written in one transaction.
 """
 import io
 import random
@@ -47,12 +48,31 @@ from .services.text import fold
 
 DEMO_PASSWORD = "demo-0dong"
 
+# Units without stock, parents first: the province union and a commune union below it.
+UNITS = [
+    {
+        "name": "Tỉnh Đoàn Đồng Tháp", "slug": "tinh-doan-dong-thap", "level": "province",
+        "province": "Đồng Tháp", "ward": "Phường Mỹ Tho",
+        "pickup_place": "Trụ sở Tỉnh Đoàn Đồng Tháp", "pickup_hours": "Thứ Hai–Thứ Sáu 7:30–16:30",
+        "contact_phone": "0901 000 008",
+    },
+    {
+        "name": "Đoàn xã Tân Phước 1", "slug": "doan-xa-tan-phuoc-1", "level": "commune",
+        "parent": "tinh-doan-dong-thap", "province": "Đồng Tháp", "ward": "Xã Tân Phước 1",
+        "pickup_place": "Nhà văn hóa xã Tân Phước 1", "pickup_hours": "Thứ Bảy 7:30–10:30",
+        "contact_phone": "0901 000 008",
+    },
+]
+
+# The two hubs, each below a unit of UNITS.
 HUBS = [
     {
         "name": "Đoàn trường THPT Nguyễn Văn Tiếp", "slug": "thpt-nguyen-van-tiep",
-        "province": "Đồng Tháp", "ward": "Xã Tân Phước 1",
+        "parent": "doan-xa-tan-phuoc-1", "province": "Đồng Tháp", "ward": "Xã Tân Phước 1",
         "pickup_place": "Phòng Đoàn trường, dãy A, trường THPT Nguyễn Văn Tiếp",
         "pickup_hours": "Thứ Hai–Thứ Sáu 16:30–17:30; Thứ Bảy 7:30–10:30",
+        "contact_phone": "0901 000 004", "zalo_phone": "0901 000 004",
+        "map_url": "https://www.openstreetmap.org/search?query=THPT%20Nguy%E1%BB%85n%20V%C4%83n%20Ti%E1%BA%BFp",
         "delivery_wards": ["Xã Tân Phước 1", "Xã Tân Phước 2", "Xã Tân Phước 3", "Xã Hưng Thạnh",
                            "Xã Tân Hương"],
         "description": "Gian hàng 0 đồng của Đoàn trường: đồ dùng, quần áo, sách vở do thầy cô, "
@@ -60,24 +80,28 @@ HUBS = [
                        "bạn ở xã gần trường.",
     },
     {
-        "name": "Đoàn phường Ninh Kiều", "slug": "doan-phuong-ninh-kieu",
-        "province": "Cần Thơ", "ward": "Phường Ninh Kiều",
-        "pickup_place": "Nhà văn hóa phường Ninh Kiều, phòng sinh hoạt thanh niên",
+        "name": "Đoàn phường Mỹ Tho", "slug": "doan-phuong-my-tho", "level": "commune",
+        "parent": "tinh-doan-dong-thap", "province": "Đồng Tháp", "ward": "Phường Mỹ Tho",
+        "pickup_place": "Nhà văn hóa phường Mỹ Tho, phòng sinh hoạt thanh niên",
         "pickup_hours": "Thứ Bảy, Chủ nhật 8:00–11:00",
-        "delivery_wards": ["Phường Ninh Kiều", "Phường Cái Khế", "Phường Tân An", "Phường An Bình",
-                           "Phường Hưng Phú"],
+        "contact_phone": "0901 000 007", "zalo_phone": "0901 000 007",
+        "delivery_wards": ["Phường Mỹ Tho", "Phường Đạo Thạnh", "Phường Trung An",
+                           "Phường Thới Sơn"],
         "description": "Điểm phát của Đoàn phường cho học sinh, sinh viên khó khăn trên địa bàn "
                        "và các bạn sinh viên ở trọ.",
     },
 ]
 
-# role, name, phone — volunteer and organizer act for the first hub.
+# role, name, phone, the unit (slug) a volunteer's or organizer's role is held on.
 ACCOUNTS = [
-    ("student", "Nguyễn Thị Mai", "0901000001"),
-    ("volunteer", "Trần Văn Hùng", "0901000002"),
-    ("vendor", "Lê Thị Thu", "0901000003"),
-    ("organizer", "Phạm Minh Tuấn", "0901000004"),
-    ("admin", "Võ Quốc Bảo", "0901000005"),
+    ("student", "Nguyễn Thị Mai", "0901000001", None),
+    ("volunteer", "Trần Văn Hùng", "0901000002", "thpt-nguyen-van-tiep"),
+    ("vendor", "Lê Thị Thu", "0901000003", None),
+    ("organizer", "Phạm Minh Tuấn", "0901000004", "thpt-nguyen-van-tiep"),
+    ("admin", "Võ Quốc Bảo", "0901000005", None),
+    ("volunteer", "Đặng Thị Lan", "0901000006", "doan-phuong-my-tho"),
+    ("organizer", "Huỳnh Văn Phúc", "0901000007", "doan-phuong-my-tho"),
+    ("organizer", "Nguyễn Hoàng Nam", "0901000008", "tinh-doan-dong-thap"),
 ]
 
 # category, title, sizes ("" = no size), condition, quantity, description
@@ -146,7 +170,7 @@ class DatabaseNotEmpty(Exception):
 class SeedResult:
     hubs: list[str]
     items: int
-    accounts: list[tuple[str, str, str]]  # role, name, phone (E.164)
+    accounts: list[tuple[str, str, str, str]]  # role, name, phone (E.164), unit name or ""
     password: str
 
 
@@ -158,9 +182,12 @@ def seed_demo(password: str = DEMO_PASSWORD) -> SeedResult:
         with write_transaction() as session:
             if session.scalar(select(Hub.id).limit(1)) is not None:
                 raise DatabaseNotEmpty
-            hubs = [_add_hub(session, spec) for spec in HUBS]
-            accounts = [_add_account(session, role, name, phone, password, hubs[0])
-                        for role, name, phone in ACCOUNTS]
+            units: dict[str, Hub] = {}
+            for spec in UNITS + HUBS:
+                units[spec["slug"]] = _add_hub(session, spec, units.get(spec.get("parent")))
+            hubs = [units[spec["slug"]] for spec in HUBS]
+            accounts = [_add_account(session, role, name, phone, password, units.get(unit))
+                        for role, name, phone, unit in ACCOUNTS]
             now, count = utcnow(), 0
             for hub, fields in _demo_items(hubs):
                 photos = [images.save_image(png) for png in _pictures(fields, rng)]
@@ -178,26 +205,41 @@ def seed_demo(password: str = DEMO_PASSWORD) -> SeedResult:
     return SeedResult([h.name for h in hubs], count, accounts, password)
 
 
-def _add_hub(session, spec: dict) -> Hub:
+def _add_hub(session, spec: dict, parent: Hub | None) -> Hub:
     province = geo.find_province(spec["province"])
+    phones = {key: normalize_vn_mobile(spec[key]) if key in spec else None
+              for key in ("contact_phone", "zalo_phone")}
     hub = Hub(
         name=spec["name"], slug=spec["slug"], province_code=province,
+        parent_id=parent.id if parent else None, level=spec.get("level", "base"),
+        holds_stock="delivery_wards" in spec,
         ward_code=geo.find_ward(spec["ward"], province), pickup_place=spec["pickup_place"],
-        pickup_hours=spec["pickup_hours"], weekly_limit=3, description=spec["description"],
+        pickup_hours=spec["pickup_hours"], weekly_limit=3, description=spec.get("description", ""),
+        map_url=spec.get("map_url"), **phones,
         delivery_wards=[HubWard(ward_code=geo.find_ward(w, province))
-                        for w in spec["delivery_wards"]],
+                        for w in spec.get("delivery_wards", ())],
     )
     session.add(hub)
     session.flush()
     return hub
 
 
-def _add_account(session, role, name, phone, password, hub) -> tuple[str, str, str]:
+def _first_by_role(session) -> dict[str, int]:
+    """role → the id of the first account of ACCOUNTS holding it (the first hub's staff)."""
+    staff: dict[str, int] = {}
+    for user in session.scalars(select(User).order_by(User.id)):
+        for r in user.roles:
+            staff.setdefault(r.role, user.id)
+    return staff
+
+
+def _add_account(session, role, name, phone, password, unit: Hub | None):
     user = User(name=name, phone=normalize_vn_mobile(phone))
     user.set_password(password)
-    user.roles.append(UserRole(role=role, hub_id=hub.id if role in HUB_ROLES else None))
+    scoped = unit if role in HUB_ROLES else None
+    user.roles.append(UserRole(role=role, hub_id=scoped.id if scoped else None))
     session.add(user)
-    return role, name, user.phone
+    return role, name, user.phone, scoped.name if scoped else ""
 
 
 def _demo_items(hubs: list[Hub]):
@@ -381,7 +423,7 @@ def _add_activity(session, hubs: list[Hub], rng: random.Random,
                   saved: list[images.SavedImage]) -> None:
     """Donations at every stage, a student's requests over the last weeks, volunteer sign-ups."""
     hub, now = hubs[0], utcnow()
-    staff = {r.role: r.user_id for u in session.scalars(select(User)) for r in u.roles}
+    staff = _first_by_role(session)
     volunteer = staff["volunteer"]
     for donor, phone, handover, ward, days, status, lines in DONATIONS:
         at = now - timedelta(days=days, hours=rng.randint(1, 9))
@@ -467,7 +509,7 @@ def _add_market(session, hubs: list[Hub], rng: random.Random) -> None:
     of the first hub (open from an hour ago) has its booth number 1 with a few practice payments,
     each kept in the ledger exactly as services.wallets would."""
     hub, now = hubs[0], utcnow()
-    staff = {r.role: r.user_id for u in session.scalars(select(User)) for r in u.roles}
+    staff = _first_by_role(session)
     name, bank_bin, account, holder, story = VENDOR_SHOP
     vendor = Vendor(user_id=staff["vendor"], hub_id=hub.id, business_name=name, story=story,
                     bank_bin=bank_bin, account_number=account, account_holder=holder,

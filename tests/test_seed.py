@@ -23,8 +23,14 @@ def test_seed_demo_fills_an_empty_database(cli, client, app):
     result = cli.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
 
-    hubs = list(_db.session.scalars(select(Hub).order_by(Hub.id)))
-    assert [h.name for h in hubs] == ["Đoàn trường THPT Nguyễn Văn Tiếp", "Đoàn phường Ninh Kiều"]
+    units = {h.slug: h for h in _db.session.scalars(select(Hub))}
+    province, commune = units["tinh-doan-dong-thap"], units["doan-xa-tan-phuoc-1"]
+    hubs = [units["thpt-nguyen-van-tiep"], units["doan-phuong-my-tho"]]
+    assert (province.level, province.holds_stock, province.parent_id) == ("province", False, None)
+    assert (commune.level, commune.holds_stock, commune.parent_id) == \
+        ("commune", False, province.id)
+    assert hubs[0].parent_id == commune.id and hubs[1].parent_id == province.id
+    assert all(h.holds_stock and h.contact_phone for h in hubs)
     for hub in hubs:
         assert geo.ward_in_province(hub.ward_code, hub.province_code)
         assert hub.pickup_place and hub.pickup_hours and hub.weekly_limit == 3
@@ -46,11 +52,18 @@ def test_seed_demo_fills_an_empty_database(cli, client, app):
         assert (folder / f"{photo.stem}_t.jpg").stat().st_size <= images.THUMB_MAX_BYTES
 
     users = list(_db.session.scalars(select(User)))
-    roles = {r.role: r.hub_id for u in users for r in u.roles}
-    assert len(users) == 5
-    assert set(roles) == {"student", "volunteer", "vendor", "organizer", "admin"}
-    assert roles["volunteer"] == roles["organizer"] == hubs[0].id
-    assert roles["student"] is None
+    held = sorted((r.role, r.hub_id) for u in users for r in u.roles)
+    assert len(users) == 8
+    assert held == sorted([
+        ("student", None), ("vendor", None), ("admin", None),
+        ("volunteer", hubs[0].id), ("organizer", hubs[0].id),  # staff of both hubs
+        ("volunteer", hubs[1].id), ("organizer", hubs[1].id),
+        ("organizer", province.id)])  # and a province organizer above them
+    top = next(u for u in users if u.has_role("organizer", province.id) and not u.has_role("admin"))
+    assert top.hub_ids_for("organizer") == set(units[s].id for s in units)
+    # Which account belongs to which unit is printed.
+    assert "Nguyễn Hoàng Nam — Tỉnh Đoàn Đồng Tháp" in result.output
+    assert "Đặng Thị Lan — Đoàn phường Mỹ Tho" in result.output
 
     # The printed phone numbers and password log in.
     assert "demo-0dong" in result.output
@@ -87,5 +100,5 @@ def test_seed_demo_twice_keeps_one_demo(cli, db):
     assert items >= 60
     assert cli.invoke(args=["seed-demo", "--if-empty"]).exit_code == 0
     assert cli.invoke(args=["seed-demo"]).exit_code != 0
-    assert (count(Hub), count(Item), count(User)) == (2, items, 5)
+    assert (count(Hub), count(Item), count(User)) == (4, items, 8)
 
