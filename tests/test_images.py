@@ -121,6 +121,69 @@ def test_decompression_bomb_is_rejected(app):
         images.save_image(bomb)
 
 
+def test_a_huge_picture_is_refused_as_too_large_not_as_invalid(app):
+    huge = encode(Image.new("1", (20_000, 20_000)), "PNG")  # 400 megapixels: Pillow's own limit
+    with app.app_context(), pytest.raises(images.ImageError, match="kích thước quá lớn"):
+        images.save_image(huge)
+
+
+SECRET = "GPS 10.512345N 105.634567E - nha em o hem 12 <script>alert(1)</script>"
+
+
+def jpeg_segments(data: bytes) -> list[tuple[int, bytes]]:
+    """(marker, payload) of every JPEG segment before the image data."""
+    assert data[:2] == b"\xff\xd8"
+    pos, found = 2, []
+    while pos < len(data):
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan: the pixels follow
+            break
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        found.append((marker, data[pos + 4:pos + 2 + length]))
+        pos += 2 + length
+    return found
+
+
+def with_iptc(jpeg: bytes) -> bytes:
+    """An APP13 Photoshop/IPTC segment (a caption) right after the JPEG's start marker."""
+    caption = SECRET.encode()
+    record = b"\x1c\x02\x78" + len(caption).to_bytes(2, "big") + caption  # 2:120 caption
+    block = b"8BIM\x04\x04\x00\x00" + len(record).to_bytes(4, "big") + record
+    payload = b"Photoshop 3.0\x00" + block
+    return jpeg[:2] + b"\xff\xed" + (len(payload) + 2).to_bytes(2, "big") + payload + jpeg[2:]
+
+
+def metadata_kinds():
+    from PIL import PngImagePlugin
+    img = Image.linear_gradient("L").resize((800, 600)).convert("RGB")
+    text = PngImagePlugin.PngInfo()
+    text.add_text("comment", SECRET)  # Pillow reads it back as a JPEG comment
+    text.add_itxt("Description", SECRET)
+    xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description>{SECRET}</rdf:Description>' \
+        '</x:xmpmeta>'
+    return {
+        "exif": photo_with_gps(),
+        "xmp": encode(img, xmp=xmp.encode()),
+        "iptc": with_iptc(encode(img)),
+        "com": encode(img, comment=SECRET),
+        "png-text": encode(img, "PNG", pnginfo=text),
+        "icc": encode(img, icc_profile=b"\x00" * 128 + SECRET.encode()),
+    }
+
+
+@pytest.mark.parametrize("kind", ["exif", "xmp", "iptc", "com", "png-text", "icc"])
+def test_stored_files_carry_pixels_only(app, kind):
+    source = metadata_kinds()[kind]
+    with app.app_context():
+        saved = images.save_image(source)
+    for path in files(app, saved):
+        data = path.read_bytes()
+        markers = [m for m, _ in jpeg_segments(data)]
+        # Only the frame, tables and the plain JFIF header: no APPn beyond APP0, no COM.
+        assert set(markers) <= {0xE0, 0xDB, 0xC4, 0xC0, 0xC2, 0xDD}, [hex(m) for m in markers]
+        assert b"nha em" not in data and b"<script>" not in data and b"PhoneCam" not in data
+
+
 def test_delete_images_removes_both_files(app):
     with app.app_context():
         saved = images.save_image(photo_with_gps())

@@ -1,5 +1,6 @@
-"""Photos: uploads are checked to be real images, re-encoded without EXIF (no GPS leaks), resized,
-and given a small square thumbnail for the catalog. Files live in UPLOAD_FOLDER as <stem>.jpg and
+"""Photos: uploads are checked to be real images, re-encoded as pixels only (no EXIF and its GPS,
+no XMP, IPTC, ICC, JPEG comments or PNG text: nothing a phone or a person wrote into the file),
+resized, and given a small square thumbnail for the catalog. Files live in UPLOAD_FOLDER as <stem>.jpg and
 <stem>_t.jpg and are served by main.media."""
 import io
 import secrets
@@ -40,12 +41,15 @@ def save_image(source) -> SavedImage:
     image = _open(_read(source))
     full = _to_rgb(ImageOps.exif_transpose(image))
     full.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    # Pillow carries the source's metadata in `info` through copies and resizes, and its JPEG
+    # writer puts `info["comment"]` (a JPEG COM segment, or a PNG text chunk) back into the file.
+    full.info = {}
     thumb = ImageOps.fit(full, (THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
 
     folder = Path(current_app.config["UPLOAD_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)
     stem = secrets.token_hex(16)
-    # No exif=/icc_profile= arguments: the re-encoded JPEG carries pixels only.
+    # `info` emptied and no exif=/icc_profile=/comment= arguments: the JPEGs carry pixels only.
     full.save(folder / f"{stem}.jpg", "JPEG", quality=FULL_QUALITY, optimize=True, progressive=True)
     (folder / f"{stem}_t.jpg").write_bytes(_thumbnail_bytes(thumb))
     return SavedImage(stem, full.width, full.height)
@@ -70,14 +74,17 @@ def _read(source) -> bytes:
 
 
 def _open(data: bytes) -> Image.Image:
+    too_large = ImageError(_l("Ảnh có kích thước quá lớn."))
     try:
         image = Image.open(io.BytesIO(data), formats=sorted(FORMATS))
         if image.width * image.height > MAX_PIXELS:
-            raise ImageError(_l("Ảnh có kích thước quá lớn."))
+            raise too_large
         image.load()  # decodes now: truncated or corrupt files fail here, not later
     except ImageError:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, checked when opening
+        raise too_large from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(_l("Tệp không phải ảnh JPEG, PNG hoặc WebP hợp lệ.")) from exc
     return image
 
