@@ -1,7 +1,7 @@
 """Photos: uploads are checked to be real images, re-encoded as pixels only (no EXIF and its
 GPS, no XMP, IPTC, ICC, JPEG comments or PNG text: nothing a phone or a person wrote into the
-file), resized, and given a small square thumbnail for the catalog. Files live in UPLOAD_FOLDER as <stem>.jpg and
-<stem>_t.jpg and are served by main.media."""
+file), resized, and given a small square thumbnail for the catalog. Files live in UPLOAD_FOLDER
+as <stem>.jpg and <stem>_t.jpg and are served by main.media."""
 import io
 import secrets
 from dataclasses import dataclass
