@@ -160,12 +160,26 @@ def having(**change) -> bytes:
     (without("account"), "account"),
     (having(when="hôm qua"), "when"),
     (having(when=None), "when"),
+    # Dates at the ends of the calendar overflow when turned into UTC; others are out of range.
+    (having(when="0001-01-01T00:00:00"), "when"),
+    (having(when="0001-01-01T00:00:00+14:00"), "when"),
+    (having(when="9999-12-31T23:59:59-23:59"), "when"),
+    (having(when="1970-01-01T00:00:00Z"), "when"),
+    # Nested deeper than a parser's recursion (a RecursionError, a 500 before), or too big.
+    (b'{"a": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", "JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "JSON"),
+    (having(description="x" * 70_000), "JSON"),
 ])
 def test_malformed_bodies_are_400_with_a_json_error(client, order, secret, raw, word):
     resp = deliver(client, raw)
     assert resp.status_code == 400 and resp.is_json
     assert word in resp.get_json()["error"]
     assert tx_count() == 0 and fresh(Order, order.id).status == "awaiting_payment"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(client, order, secret):
+    resp = deliver(client, transfer(order, description=f"GH0D {order.code} " + "[[[[{{{{" * 10))
+    assert resp.status_code == 200 and fresh(Order, order.id).status == "paid"
 
 
 def test_the_webhook_needs_no_csrf_token_but_its_signature(csrf_app, order, secret):

@@ -10,7 +10,6 @@ UPDATE ... WHERE status = 'awaiting_payment').
 """
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import BankTransaction, BoothSale, Order, User, Vendor
 from ..models.base import utcnow
-from . import vietqr
+from . import jsonbody, vietqr
 from .formatting import VN_TZ, format_vnd
 from .market import SALE_PREFIX, booth_path, sale_for
 from .notifications import notify
@@ -130,6 +129,9 @@ def confirm_sale(actor_id: int, sale_id: int) -> BoothSale:
 
 # ---------------------------------------------------------------- the bank webhook
 
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100  # a bank transfer's time, however its sender writes it
+
+
 class PayloadError(ValueError):
     """A webhook body we cannot use; the message is returned to the sender."""
 
@@ -172,9 +174,10 @@ def parse_bank_payload(raw: bytes) -> BankPayload:
     """{"id", "amount", "description", "account", "when"} → BankPayload; raises PayloadError.
     A "when" without a UTC offset is Vietnamese local time."""
     try:
-        data = json.loads(raw)
-    except ValueError as exc:  # also bytes that are not UTF-8
-        raise PayloadError(_l("Nội dung không phải JSON hợp lệ.")) from exc
+        data = jsonbody.loads(raw)
+    except jsonbody.JSONBodyError as exc:
+        raise PayloadError(_l("Nội dung không phải JSON hợp lệ (quá lớn, lồng quá sâu hoặc sai "
+                              "cú pháp).")) from exc
     if not isinstance(data, dict):
         raise PayloadError(_l("Nội dung phải là một đối tượng JSON."))
     amount = data.get("amount")
@@ -182,15 +185,19 @@ def parse_bank_payload(raw: bytes) -> BankPayload:
         raise PayloadError(_l("Trường “amount” phải là số nguyên đồng lớn hơn 0."))
     try:
         when = datetime.fromisoformat(_text(data, "when", 40))
-    except ValueError as exc:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=VN_TZ)
+        when = when.astimezone(UTC)  # overflows for the first and last days of the calendar
+    except (ValueError, OverflowError) as exc:
         raise PayloadError(_l("Trường “when” phải là thời điểm ISO 8601.")) from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=VN_TZ)
+    if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
+        raise PayloadError(_l("Trường “when” phải là thời điểm ISO 8601 từ năm %(a)s đến %(b)s.",
+                              a=EARLIEST_YEAR, b=LATEST_YEAR))
     return BankPayload(
         bank_ref=_text(data, "id", 64), amount=amount,
         description=_text(data, "description", 1000, required=False)[:500],
         account="".join(_text(data, "account", 40, required=False).split()),
-        occurred_at=when.astimezone(UTC).replace(tzinfo=None),
+        occurred_at=when.replace(tzinfo=None),
     )
 
 
