@@ -27,7 +27,7 @@ def loads(raw: bytes, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH):
 
 
 def _depth(raw: bytes) -> int:
-    """The deepest nesting of [ and { outside strings (a linear scan; the parser checks the rest)."""
+    """The deepest nesting of [ and { outside strings (a linear scan; json checks the rest)."""
     depth = deepest = 0
     in_string = escaped = False
     for byte in raw:
