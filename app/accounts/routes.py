@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
+from ..security import safe_redirect_target
 from ..services import accounts, sessions
 from .forms import LoginForm, RegisterForm
 
@@ -19,8 +20,7 @@ bp = Blueprint("accounts", __name__, url_prefix="/tai-khoan")
 
 
 def _safe_next(default: str) -> str:
-    target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return safe_redirect_target(request.args.get("next"), default)
 
 
 def _start_session(user) -> None:

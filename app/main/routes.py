@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..security import safe_redirect_target
 from ..services import accounts, geo
 
 bp = Blueprint("main", __name__)
@@ -51,9 +52,8 @@ def set_language():
         session["lang"] = lang
         if current_user.is_authenticated:
             accounts.set_locale(current_user.id, lang)
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//")
-                    else url_for("store.catalog"), code=303)
+    return redirect(safe_redirect_target(request.form.get("next"), url_for("store.catalog")),
+                    code=303)
 
 
 @bp.get("/media/<name>")
