@@ -38,7 +38,8 @@ def safe_redirect_target(value, default: str) -> str:
     """`value` (a `next` parameter, a form field) when it is a path on this site, else `default`.
 
     Judged on what the Location header will carry: the header drops tabs and refuses newlines,
-    and browsers read a backslash as a slash, so "/%09/evil.example" (a tab once decoded) would leave the site. Any
+    and browsers read a backslash as a slash, so "/%09/evil.example" (a tab once decoded) would
+    leave the site. Any
     control, format or space character and any backslash make the value unusable; other
     non-ASCII characters are percent-encoded here as the response would encode them (so a
     look-alike of "/" stays part of the path); what remains must be a path without a scheme or a
