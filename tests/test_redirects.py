@@ -1,5 +1,6 @@
 """Every redirect target that comes from user input stays on this site
-(security.safe_redirect_target): a corpus of known open-redirect bypasses through every route that takes one."""
+(security.safe_redirect_target): a corpus of known open-redirect bypasses through every route that
+takes one."""
 from urllib.parse import quote, urlsplit
 
 import pytest
