@@ -21,7 +21,7 @@ def _student_of(hub):
 
 
 def _issue(app, staff, phone):
-    return signed_in(app, staff).post("/tai-khoan/ma-khoi-phuc", data={"phone": phone})
+    return signed_in(app, staff).post("/tai-khoan/ma-khoi-phuc/cap", data={"phone": phone})
 
 
 def _code_in(page: str) -> str:
@@ -34,7 +34,7 @@ def test_a_volunteer_of_the_students_hub_issues_a_code_shown_once(app, client, d
     student = _student_of(hub)
     login_as("volunteer", hub=hub)
     assert client.get("/tai-khoan/ma-khoi-phuc").status_code == 200
-    resp = client.post("/tai-khoan/ma-khoi-phuc", data={"phone": student.phone})
+    resp = client.post("/tai-khoan/ma-khoi-phuc/cap", data={"phone": student.phone})
     assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
     code = _code_in(resp.get_data(as_text=True))
     assert len(code) == 8 and set(code) <= set(resets.ALPHABET)

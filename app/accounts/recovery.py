@@ -41,14 +41,25 @@ def _reset_again(message: str) -> str:
     return render_template("accounts/reset.html", form=ResetForm(), too_many=message)
 
 
-@bp.route("/ma-khoi-phuc", methods=["GET", "POST"])
-@login_required
-def issue_code():
-    """Staff: find the account by phone and issue a one-time reset code. The code is shown once,
-    in the answer to the POST itself (never stored, never in a URL), so this POST renders instead
-    of redirecting, and the answer is not cached."""
+def _staff_only():
     if not current_user.is_staff:
         abort(403)
+
+
+@bp.get("/ma-khoi-phuc")
+@login_required
+def issue_code():
+    """Staff: the form that finds an account by phone."""
+    _staff_only()
+    return render_template("accounts/issue_code.html", form=IssueCodeForm())
+
+
+@bp.post("/ma-khoi-phuc/cap")
+@login_required
+def create_code():
+    """Staff: issue a one-time reset code. The code is shown once, in the answer to this POST
+    (never stored, never in a URL), so this POST renders instead of redirecting, uncached."""
+    _staff_only()
     form = IssueCodeForm()
     if form.validate_on_submit():
         try:
@@ -62,5 +73,4 @@ def issue_code():
                                    expires=to_local(issued.expires_at),
                                    minutes=int(resets.VALID_FOR.total_seconds() // 60))
             return page, 200, {"Cache-Control": "no-store"}
-    return render_template("accounts/issue_code.html", form=form), \
-        422 if form.is_submitted() else 200
+    return render_template("accounts/issue_code.html", form=form), 422
