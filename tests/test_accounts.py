@@ -209,3 +209,18 @@ def test_login_page_links_to_forgotten_password(client, db):
     assert "Quên mật khẩu?" in page and "/tai-khoan/quen-mat-khau" in page
     explained = client.get("/tai-khoan/quen-mat-khau").get_data(as_text=True)
     assert "8 ký tự" in explained and "30 phút" in explained
+
+
+def test_new_pages_render_with_unique_ids(client, db, login_as):
+    """The client fixture checks every page it is served for duplicate element ids."""
+    hub = factories.make_hub()
+    for path in ("/tai-khoan/quen-mat-khau", "/tai-khoan/dat-lai-mat-khau"):
+        assert client.get(path).status_code == 200
+    login_as("organizer", hub=hub)
+    for path in ("/tai-khoan/", "/tai-khoan/thiet-bi/dang-xuat-khac", "/tai-khoan/xoa-tai-khoan",
+                 "/tai-khoan/ma-khoi-phuc"):
+        assert client.get(path).status_code == 200, path
+    student = factories.make_user()
+    assert client.post("/tai-khoan/ma-khoi-phuc/cap",
+                       data={"phone": student.phone}).status_code == 200
+    assert client.post("/tai-khoan/ma-khoi-phuc/cap", data={"phone": "0912"}).status_code == 422
