@@ -40,7 +40,13 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
-    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "5 per minute;30 per hour")
+    # Registration: per phone number, and a generous one per address, so that a whole class on
+    # one school Wi-Fi (one address) can register in the same lesson.
+    REGISTER_PHONE_RATE_LIMIT = os.environ.get("REGISTER_PHONE_RATE_LIMIT",
+                                               "3 per minute;10 per hour")
+    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "60 per minute;300 per hour")
+    # Password resets with a code: per address (the wrong tries per phone void the code).
+    RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "10 per minute")
     REQUEST_RATE_LIMIT = os.environ.get("REQUEST_RATE_LIMIT", "20 per minute")
     # The HMAC key of POST /webhooks/bank.
     BANK_WEBHOOK_SECRET = os.environ.get("BANK_WEBHOOK_SECRET", "")

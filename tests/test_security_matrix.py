@@ -44,7 +44,7 @@ from app.models import (
     Wallet,
 )
 from app.models.base import utcnow
-from app.services import donations, handover, market, orders, review, runs, wallets
+from app.services import donations, handover, market, orders, resets, review, runs, wallets
 from app.services import requests as req_svc
 from app.services.requests import Delivery
 from app.services.wallets import Participant
@@ -118,6 +118,7 @@ class Side:
     sale: int = 0
     card: int = 0  # a wallet card made at the desk
     card_token: str = ""
+    reset_code: str = ""  # a one-time reset code of the student
 
 
 @dataclass
@@ -211,6 +212,7 @@ def _side(label: str) -> tuple[Side, dict[str, User]]:
     card = wallets.join(event.id, Participant("Khách thẻ", "", True, "1234"), wallets.new_key(),
                         desk_user_id=volunteer.id)
     s.card, s.card_token = card.id, wallets.card_token(card, event)
+    s.reset_code = resets.issue_for(organizer.id, student.phone).code
     return s, people
 
 
@@ -269,6 +271,25 @@ MATRIX: dict[str, Rule] = {
         "confirm": "matkhau-456"}),
     "accounts.logout": Rule(USERS, body=lambda s: {}),
     "accounts.profile": Rule(USERS),
+    "accounts.change_name": Rule(USERS, body=lambda s: {"name-name": "Tên mới"}),
+    "accounts.change_phone": Rule(USERS, body=lambda s: {"phone-phone": factories.unique_phone()}),
+    "accounts.change_password": Rule(USERS, body=lambda s: {
+        "password-old_password": factories.PASSWORD, "password-password": factories.PASSWORD,
+        "password-confirm": factories.PASSWORD}),
+    "accounts.sign_out_others": Rule(USERS, body=lambda s: {}),
+    "accounts.forgot": Rule(EVERYONE),
+    "accounts.reset": Rule(EVERYONE, body=lambda s: {
+        "phone": s.student_phone, "code": s.reset_code, "password": "mat-khau-moi-1",
+        "confirm": "mat-khau-moi-1"}),
+    # any organizer or admin; a volunteer only for a student who requested from their hub
+    "accounts.issue_code": Rule(ANY_STAFF),
+    "accounts.create_code": Rule(who({"volunteer", "organizer", "admin"},
+                                     {"other_volunteer", "organizer", "admin"}),
+                                 body=lambda s: {"phone": s.student_phone}, hub_in_body=True),
+    "accounts.export_json": Rule(USERS),
+    "accounts.export_csv": Rule(USERS),
+    # staff and vendors with an open shop are told to hand over first (a 422 on the page)
+    "accounts.delete_account": Rule(USERS, body=lambda s: {"password": factories.PASSWORD}),
     "notifications.index": Rule(USERS),
     "notifications.mark_read": Rule(USERS, body=lambda s: {}),
     # the store and the student's requests

@@ -30,3 +30,60 @@ class LoginForm(FlaskForm):
         DataRequired(_l("Vui lòng nhập số điện thoại.")), Length(max=20)])
     password = PasswordField(_l("Mật khẩu"), validators=[
         DataRequired(_l("Vui lòng nhập mật khẩu.")), Length(max=128)])
+
+
+# ---------------------------------------------------------------- the profile (one form per change)
+
+class NameForm(FlaskForm):
+    name = StringField(_l("Họ và tên"), validators=[
+        DataRequired(_l("Vui lòng nhập họ tên.")), Length(max=120, message=_l("Tên quá dài."))])
+
+
+class PhoneForm(FlaskForm):
+    phone = TelField(_l("Số điện thoại di động mới"), validators=[
+        DataRequired(_l("Vui lòng nhập số điện thoại.")), vn_mobile])
+
+
+def _new_password(label):
+    return PasswordField(label, validators=[
+        DataRequired(_l("Vui lòng nhập mật khẩu mới.")),
+        Length(min=8, max=128, message=_l("Mật khẩu cần từ 8 đến 128 ký tự."))])
+
+
+def _confirm():
+    return PasswordField(_l("Nhập lại mật khẩu mới"), validators=[
+        EqualTo("password", message=_l("Hai mật khẩu không khớp."))])
+
+
+class PasswordForm(FlaskForm):
+    old_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[
+        DataRequired(_l("Vui lòng nhập mật khẩu hiện tại.")), Length(max=128)])
+    password = _new_password(_l("Mật khẩu mới"))
+    confirm = _confirm()
+
+
+class ConfirmForm(FlaskForm):
+    """A confirm step with nothing to fill in but the CSRF token."""
+
+
+# ---------------------------------------------------------------- recovery
+
+class ResetForm(FlaskForm):
+    phone = TelField(_l("Số điện thoại"), validators=[
+        DataRequired(_l("Vui lòng nhập số điện thoại.")), Length(max=20)])
+    code = StringField(_l("Mã khôi phục (8 ký tự)"), validators=[
+        DataRequired(_l("Vui lòng nhập mã khôi phục.")), Length(max=32)])
+    password = _new_password(_l("Mật khẩu mới"))
+    confirm = _confirm()
+
+
+class IssueCodeForm(FlaskForm):
+    phone = TelField(_l("Số điện thoại của học sinh"), validators=[
+        DataRequired(_l("Vui lòng nhập số điện thoại.")), vn_mobile])
+
+
+# ---------------------------------------------------------------- deleting the account
+
+class DeleteForm(FlaskForm):
+    password = PasswordField(_l("Mật khẩu"), validators=[
+        DataRequired(_l("Vui lòng nhập mật khẩu để xác nhận.")), Length(max=128)])

@@ -11,9 +11,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..errors import refill_on_rate_limit
 from ..extensions import limiter
 from ..security import safe_redirect_target
 from ..services import accounts, sessions
+from ..services.phones import InvalidPhone, normalize_vn_mobile
 from .forms import LoginForm, RegisterForm
 
 bp = Blueprint("accounts", __name__, url_prefix="/tai-khoan")
@@ -33,8 +35,19 @@ def _start_session(user) -> None:
     login_user(user, remember=True)
 
 
+def _phone_key() -> str:
+    """The rate-limit key of a form's phone: one number, however it was typed."""
+    raw = request.form.get("phone", "")
+    try:
+        return "phone:" + normalize_vn_mobile(raw)
+    except InvalidPhone:
+        return "phone:" + raw.strip()[:32]
+
+
 @bp.route("/dang-ky", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_PHONE_RATE_LIMIT"], methods=["POST"],
+               key_func=_phone_key)
 def register():
     form = RegisterForm()
     if form.validate_on_submit():
@@ -48,6 +61,11 @@ def register():
             return redirect(_safe_next(url_for("store.catalog")), code=303)
     return render_template("accounts/register.html", form=form), 200 if request.method == "GET" \
         else 422
+
+
+@refill_on_rate_limit("accounts.register")
+def _register_again(message: str) -> str:
+    return render_template("accounts/register.html", form=RegisterForm(), too_many=message)
 
 
 @bp.route("/dang-nhap", methods=["GET", "POST"])
@@ -64,6 +82,11 @@ def login():
         else 422
 
 
+@refill_on_rate_limit("accounts.login")
+def _login_again(message: str) -> str:
+    return render_template("accounts/login.html", form=LoginForm(), too_many=message)
+
+
 @bp.post("/dang-xuat")
 @login_required
 def logout():
@@ -73,7 +96,5 @@ def logout():
     return redirect(url_for("store.catalog"), code=303)
 
 
-@bp.get("/")
-@login_required
-def profile():
-    return render_template("accounts/profile.html", user=current_user)
+# The profile, recovery and personal-data pages live beside this module, on the same blueprint.
+from . import personal, profile, recovery  # noqa: E402,F401

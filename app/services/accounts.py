@@ -1,4 +1,5 @@
-"""Accounts: registration, login, roles."""
+"""Accounts: registration, login, roles, the profile (name, phone, password) and the signed-in
+devices."""
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -6,6 +7,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import User, UserRole
 from ..models.user import ROLES
+from . import sessions
 from .phones import InvalidPhone, normalize_vn_mobile
 from .text import clean_line
 
@@ -53,7 +55,7 @@ def authenticate(phone: str, password: str) -> User | None:
     except ValueError:
         return None
     user = find_by_phone(phone)
-    return user if user and user.check_password(password) else None
+    return user if user and user.deleted_at is None and user.check_password(password) else None
 
 
 def set_locale(user_id: int, locale: str) -> None:
@@ -61,3 +63,93 @@ def set_locale(user_id: int, locale: str) -> None:
         user = db.session.get(User, user_id)
         if user:
             user.locale = locale
+
+
+# ---------------------------------------------------------------- the profile
+
+ROLE_LABELS = {
+    "student": _l("Học sinh, sinh viên"),
+    "volunteer": _l("Tình nguyện viên"),
+    "vendor": _l("Thanh niên khởi nghiệp"),
+    "organizer": _l("Cán bộ Đoàn"),
+    "admin": _l("Quản trị viên"),
+}
+
+
+def role_labels(user: User) -> list[str]:
+    """The roles in words with their unit: "Tình nguyện viên — Đoàn trường THPT ..."."""
+    order = {role: k for k, role in enumerate(ROLES)}
+    out = []
+    for r in sorted(user.roles, key=lambda r: (order.get(r.role, 99), r.hub_id or 0)):
+        label = str(ROLE_LABELS.get(r.role, r.role))
+        out.append(f"{label} — {r.hub.name}" if r.hub is not None else label)
+    return out
+
+
+def _active_user(session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise LookupError(user_id)
+    return user
+
+
+def change_name(user_id: int, name: str) -> None:
+    name = clean_line(name, 120)
+    if not name:
+        raise AccountError(_l("Vui lòng nhập họ tên."), "name")
+    with write_transaction() as session:
+        _active_user(session, user_id).name = name
+
+
+def change_phone(user_id: int, phone: str, keep_token: str | None) -> None:
+    """A new login phone, free of any other account; the user's other sessions end."""
+    try:
+        phone = normalize_vn_mobile(phone)
+    except InvalidPhone as exc:
+        raise AccountError(str(exc), "phone") from exc
+    with write_transaction() as session:
+        user = _active_user(session, user_id)
+        if user.phone == phone:
+            return
+        if find_by_phone(phone):
+            raise AccountError(_l("Số điện thoại này đã có tài khoản."), "phone")
+        user.phone = phone
+        sessions.end_all(session, user_id, keep_token=keep_token)
+
+
+def change_password(user_id: int, old: str, new: str, keep_token: str | None) -> None:
+    """The old password first; the user's other sessions end, this one stays."""
+    if len(new) < 8:
+        raise AccountError(_l("Mật khẩu cần ít nhất 8 ký tự."), "password")
+    with write_transaction() as session:
+        user = _active_user(session, user_id)
+        if not user.check_password(old):
+            raise AccountError(_l("Mật khẩu hiện tại không đúng."), "old_password")
+        user.set_password(new)
+        sessions.end_all(session, user_id, keep_token=keep_token)
+
+
+def end_other_sessions(user_id: int, keep_token: str | None) -> int:
+    """"Đăng xuất khỏi mọi thiết bị khác": how many sessions were ended."""
+    with write_transaction() as session:
+        return sessions.end_all(session, user_id, keep_token=keep_token)
+
+
+# ---------------------------------------------------------------- signed-in devices
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("CocCoc", "Cốc Cốc"), ("Zalo", "Zalo"),
+             ("FBAN", "Facebook"), ("SamsungBrowser", "Samsung Internet"), ("Firefox", "Firefox"),
+             ("CriOS", "Chrome"), ("Chrome", "Chrome"), ("Safari", "Safari"))
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"),
+            ("Windows", "Windows"), ("Mac OS X", "Mac"), ("CrOS", "Chromebook"),
+            ("Linux", "Linux"))
+
+
+def device_label(user_agent: str) -> str:
+    """"Chrome trên Android" from a User-Agent header; "Thiết bị không rõ" when it says nothing."""
+    ua = user_agent or ""
+    browser = next((name for key, name in _BROWSERS if key in ua), None)
+    system = next((name for key, name in _SYSTEMS if key in ua), None)
+    if browser and system:
+        return str(_l("%(browser)s trên %(system)s", browser=browser, system=system))
+    return browser or system or str(_l("Thiết bị không rõ"))

@@ -31,6 +31,7 @@ from ..models import (
     Item,
     ItemRequest,
     MarketEvent,
+    OneTimeCode,
     Order,
     Product,
     Route,
@@ -57,7 +58,7 @@ AUDITED = {
     Product: _l("Sản phẩm"), Order: _l("Đơn hàng"), BankTransaction: _l("Chuyển khoản"),
     MarketEvent: _l("Phiên chợ"), Booth: _l("Gian hàng phiên chợ"),
     BoothSale: _l("Bán hàng tại phiên chợ"), Wallet: _l("Ví tập"), Transfer: _l("Giao dịch ví"),
-    UserRole: _l("Vai trò"),
+    UserRole: _l("Vai trò"), OneTimeCode: _l("Mã khôi phục"),
 }
 LABELS = {model.__name__: label for model, label in AUDITED.items()}
 _BY_TABLE = {model.__table__.name: model for model in AUDITED}
