@@ -181,8 +181,9 @@ def _from_object(actor_id: int, action: str, obj) -> dict | None:
     if "delivery_wards" in readable and action != "delete":
         wards = _wards_change(state, action)
         if wards is not None:
-            fields.append("delivery_wards")
             values["delivery_wards"] = wards
+            if action == "update":
+                fields.append("delivery_wards")
     if action == "update" and not fields:
         return None  # only relationships or skipped fields moved
     target_id = state.identity[0] if state.identity else state.dict.get("id")  # new: not yet keyed
@@ -294,10 +295,13 @@ def describe(entry: AuditEntry, hubs: dict[int, str] | None = None) -> str:
     values = entry.details.get("values", {})
     readable = _READABLE_BY_NAME.get(entry.target_type)
     parts = []
-    for name in entry.details.get("fields") or sorted(values):
+    names = entry.details.get("fields") or sorted(values)
+    if readable is not None:  # in the order of READABLE, the order of the settings page
+        names = [name for name in readable if name in names or name in values]
+    for name in names:
         if readable is not None:
-            if name in readable:
-                parts.append(_readable(readable[name], values.get(name), hubs or {}))
+            parts.append(_readable(readable[name], values.get(name), hubs or {},
+                                   entry.action == "update"))
         elif name in values:
             old, new = values[name]
             parts.append(f"{name}: {old} → {new}" if old is not None else f"{name}: {new}")
@@ -308,7 +312,7 @@ def describe(entry: AuditEntry, hubs: dict[int, str] | None = None) -> str:
     return ", ".join(parts)
 
 
-def _readable(spec: tuple, change: list | None, hubs: dict[int, str]) -> str:
+def _readable(spec: tuple, change: list | None, hubs: dict[int, str], update: bool) -> str:
     label, kind = spec
     if change is None:  # changed by a statement whose values were not kept
         return str(label)
@@ -321,7 +325,7 @@ def _readable(spec: tuple, change: list | None, hubs: dict[int, str]) -> str:
         if before - after:
             said.append(_("bỏ %(wards)s", wards=_ward_names(before - after)))
         return f"{label}: {'; '.join(said)}"
-    if old is None:
+    if old is None and not update:
         return f"{label}: {_value(kind, new, hubs)}"
     return f"{label}: {_value(kind, old, hubs)} → {_value(kind, new, hubs)}"
 

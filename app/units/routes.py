@@ -96,7 +96,8 @@ def new():
     form = NewUnitForm()
     wanted = form.parent_id.data if request.method == "POST" else \
         request.args.get("cha", type=int)
-    parent = next((h for h in parents if h.id == wanted), None) if wanted else parents[0]
+    parent = next((h for h in parents if h.id == wanted), None) if wanted else \
+        next(iter(parents), None)
     if parent is None:
         abort(404)  # a unit outside the user's subtree
     form.parent_id.data = parent.id
