@@ -108,6 +108,20 @@ READABLE: dict[type, dict[str, tuple]] = {
 _READABLE_BY_NAME = {model.__name__: fields for model, fields in READABLE.items()}
 MAX_KEPT_TEXT = 200  # a long description is kept cut, with "…"
 
+
+def _keep_old_values(_target, value, _old, _initiator):
+    return value
+
+
+# The value a READABLE column had before a change must be known even when the object was expired
+# (after a commit) and the change set it without reading it first: an attribute "set" listener
+# with active_history loads the old value before it is replaced, so the flush's history has it.
+for _model, _fields in READABLE.items():
+    for _key in _fields:
+        if _key in _model.__table__.c:
+            event.listen(getattr(_model, _key), "set", _keep_old_values, active_history=True,
+                         retval=True)
+
 # How to reach the hub of a model without a hub_id column of its own.
 _HUB_VIA = {DonationLine: ("donation",), Route: ("run",), RunStop: ("run",),
             Product: ("vendor",), Order: ("vendor",), Booth: ("event",),
