@@ -97,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     from .review.routes import bp as review_bp
     from .shop.routes import bp as shop_bp
     from .store.routes import bp as store_bp
+    from .units.routes import bp as units_bp
     from .vendors.routes import bp as vendors_bp
     from .webhooks.routes import bp as webhooks_bp
 
@@ -109,3 +110,4 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     app.register_blueprint(market_bp)  # Phiên chợ 4.0 (issue #5)
     app.register_blueprint(admin_bp)  # the audit log (issue #6)
+    app.register_blueprint(units_bp)  # union units in the browser (issue #11)

@@ -27,22 +27,32 @@ def register(app: Flask) -> None:
 
     @hub_group.command("create")
     @click.option("--name", required=True, help="e.g. \"Đoàn trường THPT Nguyễn Văn Tiếp\"")
-    @click.option("--province", required=True, help="Province/city name or code (2025 list).")
+    @click.option("--province", default="",
+                  help="Province/city name or code (2025 list); with --parent: the parent's.")
     @click.option("--ward", required=True, help="Ward/commune of the hub, name or code.")
     @click.option("--pickup-place", required=True)
     @click.option("--pickup-hours", required=True)
     @click.option("--deliver-to", "delivery_wards", multiple=True,
                   help="A ward the volunteers deliver to by hand (repeat).")
     @click.option("--weekly-limit", type=int, default=None)
+    @click.option("--parent", "parent_id", type=int, default=None,
+                  help="Id of the unit above (same province); none: the top of a tree.")
+    @click.option("--level", type=click.Choice(["province", "commune", "base"]), default="base",
+                  show_default=True, help="Tỉnh Đoàn, Đoàn xã/phường or a base union.")
+    @click.option("--holds-stock/--no-stock", default=True, show_default=True,
+                  help="Whether the unit hands items out (a province union usually does not).")
     def hub_create(name, province, ward, pickup_place, pickup_hours, delivery_wards,
-                   weekly_limit):
-        """Create a hub; defaults (weekday, limit, retention) come from the configuration."""
+                   weekly_limit, parent_id, level, holds_stock):
+        """Create a unit; defaults (weekday, limit, retention) come from the configuration."""
         from .services import hubs
         try:
-            hub = hubs.create_hub(hubs.HubSpec(name, province, ward, pickup_place, pickup_hours,
-                                               list(delivery_wards), weekly_limit))
+            hub = hubs.create_hub(hubs.HubSpec(
+                name, province, ward, pickup_place, pickup_hours, list(delivery_wards),
+                weekly_limit, parent_id=parent_id, level=level, holds_stock=holds_stock))
         except hubs.HubError as exc:
             raise click.ClickException(str(exc)) from exc
+        except LookupError:
+            raise click.ClickException(f"Không có đơn vị {parent_id}.") from None
         click.echo(f"Created hub {hub.id} ({hub.slug}), delivering to "
                    f"{len(hub.delivery_wards)} wards")
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from .services import geo
 from .services.formatting import format_vnd
-from .services.phones import display_phone
+from .services.phones import display_phone, national_digits
 
 YEAR = 365 * 24 * 3600
 
@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         vnd=format_vnd,
         phone=display_phone,
+        phone_digits=national_digits,
         vdate=lambda d, fmt="EEEE, d/M/yyyy": format_date(d, fmt) if d else "",
         vdatetime=lambda d, fmt="HH:mm d/M/yyyy": format_datetime(d, fmt) if d else "",
         place=lambda obj: geo.place_label(obj.ward_code, obj.province_code),

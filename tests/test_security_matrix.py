@@ -254,6 +254,12 @@ def _key() -> str:
 PICKUP = {"method": "pickup", "recipient_name": "Trần Thị Bình", "phone": "0987654321",
           "consent": "y"}
 
+UNIT_SETTINGS = {
+    "name": "Đoàn trường đã đổi tên", "pickup_place": "Phòng Đoàn", "pickup_hours": "7:00–11:00",
+    "description": "", "contact_phone": "0912 345 678", "zalo_phone": "", "map_url": "",
+    "holds_stock": "y", "delivery_weekday": "5", "cutoff_weekday": "3", "cutoff_time": "20:00",
+    "stops_per_route": "12", "weekly_limit": "3", "retention_days": "30"}
+
 MATRIX: dict[str, Rule] = {
     # the shell
     "main.home": Rule(EVERYONE),
@@ -437,6 +443,17 @@ MATRIX: dict[str, Rule] = {
     "market.dashboard": Rule(EVERYONE, lambda s: {"event_id": s.event}),
     "market.report": Rule(HUB_ORGANIZER, lambda s: {"event_id": s.event}),
     "market.report_csv": Rule(HUB_ORGANIZER, lambda s: {"event_id": s.event}),
+    # union units (issue #11): organizers of the unit or above, and admins
+    "units.index": Rule(ANY_ORGANIZER),
+    "units.detail": Rule(HUB_ORGANIZER, lambda s: {"hub_id": s.hub}),
+    "units.edit": Rule(HUB_ORGANIZER, lambda s: {"hub_id": s.hub}, body=lambda s: UNIT_SETTINGS),
+    "units.wards": Rule(HUB_ORGANIZER, lambda s: {"hub_id": s.hub},
+                        body=lambda s: {"wards": [str(factories.TAN_PHUOC_2)]}),
+    "units.new": Rule(HUB_ORGANIZER, lambda s: {"cha": s.hub}, body=lambda s: {
+        "parent_id": str(s.hub), "name": "Chi đoàn 10A1", "level": "base", "holds_stock": "y",
+        "ward_code": str(factories.TAN_PHUOC_1), "pickup_place": "Phòng 10A1",
+        "pickup_hours": "", "contact_phone": "", "zalo_phone": "", "map_url": ""}),
+    "units.ward_options": Rule(HUB_ORGANIZER, lambda s: {"parent_id": s.hub}),
     # admin
     "admin.audit_log": Rule(ADMIN),
 }

@@ -53,7 +53,7 @@ def _is_htmx() -> bool:
 @limiter.limit(lambda: current_app.config.get("DONATION_RATE_LIMIT", "5 per minute;30 per hour"),
                key_func=_donor_key, methods=["POST"])
 def offer():
-    hubs = catalog.hubs()
+    hubs = catalog.hubs(stock_only=True)
     prefill = {"hub_id": request.args.get("hub", type=int)}
     if current_user.is_authenticated:
         prefill |= {"donor_name": current_user.name, "phone": display_phone(current_user.phone)}

@@ -7,13 +7,16 @@ to an audited model into an AuditEntry in the same transaction (rolled back with
 - after_flush: the ORM's inserts, updates and deletes (attribute history tells what changed);
 - do_orm_execute: UPDATE/INSERT/DELETE statements the services run themselves (the conditional
   updates of stock, statuses and balances), recorded only when they changed a row.
-Only field names are kept, plus the values of a few harmless fields (statuses, counts, prices):
-never names, phones, addresses, codes or tokens.
+Field names are kept, plus the values of a few harmless fields (statuses, counts, prices) and
+of the public settings a person reads back "before → after" (READABLE: a union unit's settings and
+delivery wards, an item's listing): never a student's or donor's name, phone, address, codes or
+tokens. A unit's contact phone is the union's own public number and may be kept.
 """
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, insert, inspect, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -28,6 +31,7 @@ from ..models import (
     DeliveryRun,
     Donation,
     DonationLine,
+    Hub,
     Item,
     ItemRequest,
     MarketEvent,
@@ -43,8 +47,9 @@ from ..models import (
     VolunteerSignup,
     Wallet,
 )
+from . import geo
 from .formatting import local_midnight_utc
-from .phones import normalize_vn_mobile
+from .phones import display_phone, normalize_vn_mobile
 
 current_actor: ContextVar[int | None] = ContextVar("audit_actor", default=None)
 
@@ -58,7 +63,7 @@ AUDITED = {
     Product: _l("Sản phẩm"), Order: _l("Đơn hàng"), BankTransaction: _l("Chuyển khoản"),
     MarketEvent: _l("Phiên chợ"), Booth: _l("Gian hàng phiên chợ"),
     BoothSale: _l("Bán hàng tại phiên chợ"), Wallet: _l("Ví tập"), Transfer: _l("Giao dịch ví"),
-    UserRole: _l("Vai trò"), OneTimeCode: _l("Mã khôi phục"),
+    UserRole: _l("Vai trò"), OneTimeCode: _l("Mã khôi phục"), Hub: _l("Đơn vị Đoàn"),
 }
 LABELS = {model.__name__: label for model, label in AUDITED.items()}
 _BY_TABLE = {model.__table__.name: model for model in AUDITED}
@@ -73,6 +78,51 @@ VALUE_FIELDS = frozenset({
 })
 SKIPPED_FIELDS = frozenset({"updated_at"})  # changes with every update: says nothing
 
+# Public settings whose values are kept and shown "label: before → after", with how to show them.
+# None of them holds a student's or donor's personal data.
+READABLE: dict[type, dict[str, tuple]] = {
+    Hub: {
+        "name": (_l("Tên đơn vị"), "text"), "parent_id": (_l("Đơn vị cấp trên"), "hub"),
+        "level": (_l("Cấp"), "level"), "holds_stock": (_l("Giữ và phát đồ"), "bool"),
+        "province_code": (_l("Tỉnh/thành phố"), "province"),
+        "ward_code": (_l("Phường/xã"), "ward"),
+        "pickup_place": (_l("Nơi nhận đồ"), "text"), "pickup_hours": (_l("Giờ nhận đồ"), "text"),
+        "description": (_l("Giới thiệu"), "text"),
+        "contact_phone": (_l("Điện thoại liên hệ"), "phone"), "zalo_phone": (_l("Zalo"), "phone"),
+        "map_url": (_l("Bản đồ"), "text"),
+        "delivery_weekday": (_l("Ngày giao"), "weekday"),
+        "cutoff_weekday": (_l("Ngày chốt danh sách"), "weekday"),
+        "cutoff_minutes": (_l("Giờ chốt danh sách"), "time"),
+        "stops_per_route": (_l("Số điểm mỗi tuyến"), "int"),
+        "weekly_limit": (_l("Số món mỗi tuần"), "int"),
+        "retention_days": (_l("Số ngày giữ thông tin người nhận"), "int"),
+        "delivery_wards": (_l("Phường/xã giao hàng"), "wards"),
+    },
+    Item: {
+        "title": (_l("Tên món đồ"), "text"), "category": (_l("Danh mục"), "category"),
+        "size": (_l("Cỡ"), "text"), "condition": (_l("Tình trạng"), "condition"),
+        "description": (_l("Mô tả"), "text"), "quantity": (_l("Số lượng"), "int"),
+        "available": (_l("Còn lại"), "int"), "is_listed": (_l("Đang hiển thị"), "bool"),
+        "hub_id": (_l("Điểm phát"), "hub"),
+    },
+}
+_READABLE_BY_NAME = {model.__name__: fields for model, fields in READABLE.items()}
+MAX_KEPT_TEXT = 200  # a long description is kept cut, with "…"
+
+
+def _keep_old_values(_target, value, _old, _initiator):
+    return value
+
+
+# The value a READABLE column had before a change must be known even when the object was expired
+# (after a commit) and the change set it without reading it first: an attribute "set" listener
+# with active_history loads the old value before it is replaced, so the flush's history has it.
+for _model, _fields in READABLE.items():
+    for _key in _fields:
+        if _key in _model.__table__.c:
+            event.listen(getattr(_model, _key), "set", _keep_old_values, active_history=True,
+                         retval=True)
+
 # How to reach the hub of a model without a hub_id column of its own.
 _HUB_VIA = {DonationLine: ("donation",), Route: ("run",), RunStop: ("run",),
             Product: ("vendor",), Order: ("vendor",), Booth: ("event",),
@@ -80,6 +130,8 @@ _HUB_VIA = {DonationLine: ("donation",), Route: ("run",), RunStop: ("run",),
 
 
 def _hub_id(obj) -> int | None:
+    if isinstance(obj, Hub):
+        return obj.id
     for name in _HUB_VIA.get(type(obj), ()):
         obj = getattr(obj, name, None)
     return getattr(obj, "hub_id", None)
@@ -103,23 +155,50 @@ def _write(session: Session, rows: list[dict]) -> None:
 
 # ---------------------------------------------------------------- the ORM's own writes
 
+def _kept(value):
+    if isinstance(value, str) and len(value) > MAX_KEPT_TEXT:
+        return value[:MAX_KEPT_TEXT - 1] + "…"
+    return value
+
+
+def _wards_change(state, action: str) -> list | None:
+    """A unit's delivery wards before and after, as sorted ward codes (None: unchanged)."""
+    history = state.attrs["delivery_wards"].history
+    if action == "update" and not history.has_changes():
+        return None
+    kept = [w.ward_code for w in history.unchanged or ()]
+    old = sorted(kept + [w.ward_code for w in history.deleted or ()])
+    new = sorted(kept + [w.ward_code for w in history.added or ()])
+    if action == "create":
+        return [None, new] if new else None
+    return [old, new] if old != new else None
+
+
 def _from_object(actor_id: int, action: str, obj) -> dict | None:
     state = inspect(obj)
+    readable = READABLE.get(type(obj), {})
     fields, values = [], {}
     for attr in state.mapper.column_attrs:
         key = attr.key
         if key in SKIPPED_FIELDS:
             continue
+        shown = key in VALUE_FIELDS or key in readable
         if action == "update":
             history = state.attrs[key].history
             if not history.has_changes():
                 continue
             fields.append(key)
-            if key in VALUE_FIELDS:
-                values[key] = [history.deleted[0] if history.deleted else None,
-                               history.added[0] if history.added else None]
-        elif action == "create" and key in VALUE_FIELDS and state.dict.get(key) is not None:
-            values[key] = [None, state.dict[key]]
+            if shown:
+                values[key] = [_kept(history.deleted[0]) if history.deleted else None,
+                               _kept(history.added[0]) if history.added else None]
+        elif action == "create" and shown and state.dict.get(key) not in (None, ""):
+            values[key] = [None, _kept(state.dict[key])]
+    if "delivery_wards" in readable and action != "delete":
+        wards = _wards_change(state, action)
+        if wards is not None:
+            values["delivery_wards"] = wards
+            if action == "update":
+                fields.append("delivery_wards")
     if action == "update" and not fields:
         return None  # only relationships or skipped fields moved
     target_id = state.identity[0] if state.identity else state.dict.get("id")  # new: not yet keyed
@@ -178,8 +257,9 @@ def _statement(state) -> object:
     if getattr(result, "rowcount", 1) == 0:
         return result  # a conditional update that found nothing to change did nothing
     sets = _set_values(state.statement) if state.is_update else {}
-    values = {key: [None, v.value] for key, v in sets.items()
-              if key in VALUE_FIELDS and isinstance(v, BindParameter)}
+    readable = READABLE.get(model, {})
+    values = {key: [None, _kept(v.value)] for key, v in sets.items()
+              if (key in VALUE_FIELDS or key in readable) and isinstance(v, BindParameter)}
     target_id = _target_id(state.statement)
     obj = state.session.identity_map.get(state.session.identity_key(model, target_id)) \
         if target_id is not None else None
@@ -222,12 +302,22 @@ def entries(f: LogFilter = LogFilter()):
     return stmt
 
 
-def describe(entry: AuditEntry) -> str:
-    """"status: submitted → approved, reject_reason" — the changed fields, values where kept."""
+def describe(entry: AuditEntry, hubs: dict[int, str] | None = None) -> str:
+    """What changed, in words: "Giờ nhận đồ: 16:30–17:30 → 7:00–11:00, Ngày giao: Thứ Bảy" for
+    the READABLE models (their other fields, such as the search text, are left out); for the
+    others "status: submitted → approved, reject_reason" — field names, values where kept.
+    `hubs` names units by id (the parent of a unit, an item's hub)."""
     values = entry.details.get("values", {})
+    readable = _READABLE_BY_NAME.get(entry.target_type)
     parts = []
-    for name in entry.details.get("fields") or sorted(values):
-        if name in values:
+    names = entry.details.get("fields") or sorted(values)
+    if readable is not None:  # in the order of READABLE, the order of the settings page
+        names = [name for name in readable if name in names or name in values]
+    for name in names:
+        if readable is not None:
+            parts.append(_readable(readable[name], values.get(name), hubs or {},
+                                   entry.action == "update"))
+        elif name in values:
             old, new = values[name]
             parts.append(f"{name}: {old} → {new}" if old is not None else f"{name}: {new}")
         else:
@@ -235,3 +325,53 @@ def describe(entry: AuditEntry) -> str:
     if entry.details.get("rows"):
         parts.insert(0, f"×{entry.details['rows']}")
     return ", ".join(parts)
+
+
+def _readable(spec: tuple, change: list | None, hubs: dict[int, str], update: bool) -> str:
+    label, kind = spec
+    if change is None:  # changed by a statement whose values were not kept
+        return str(label)
+    old, new = change
+    if kind == "wards":
+        before, after = set(old or ()), set(new or ())
+        said = []
+        if after - before:
+            said.append(_("thêm %(wards)s", wards=_ward_names(after - before)))
+        if before - after:
+            said.append(_("bỏ %(wards)s", wards=_ward_names(before - after)))
+        return f"{label}: {'; '.join(said)}"
+    if old is None and not update:
+        return f"{label}: {_value(kind, new, hubs)}"
+    return f"{label}: {_value(kind, old, hubs)} → {_value(kind, new, hubs)}"
+
+
+def _ward_names(codes) -> str:
+    from .text import fold
+    return ", ".join(sorted((geo.ward_name(c) or str(c) for c in codes), key=fold))
+
+
+def _value(kind: str, value, hubs: dict[int, str]) -> str:
+    if value is None or value == "":
+        return str(_("(trống)"))
+    if kind == "bool":
+        return str(_("có") if value else _("không"))
+    if kind == "weekday":
+        from .hubs import WEEKDAYS
+        return str(WEEKDAYS[value]) if isinstance(value, int) and 0 <= value <= 6 else str(value)
+    if kind == "time" and isinstance(value, int):
+        return f"{value // 60}:{value % 60:02d}"
+    if kind == "phone":
+        return display_phone(value)
+    if kind == "province":
+        return geo.province_name(value) or str(value)
+    if kind == "ward":
+        return geo.ward_name(value) or str(value)
+    if kind == "level":
+        from .hubs import LEVEL_LABELS
+        return str(LEVEL_LABELS.get(value, value))
+    if kind == "hub":
+        return hubs.get(value) or str(_("đơn vị #%(id)s", id=value))
+    if kind in ("category", "condition"):
+        from .catalog import CATEGORIES, CONDITIONS
+        return str((CATEGORIES if kind == "category" else CONDITIONS).get(value, value))
+    return str(value)

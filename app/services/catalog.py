@@ -105,15 +105,20 @@ def sizes() -> list[str]:
 
 
 def hub_names() -> list:
-    """(id, name) rows of every hub by name: the catalog's hub filter, without loading hubs."""
-    return list(db.session.execute(select(Hub.id, Hub.name).order_by(Hub.name)))
+    """(id, name) rows of every hub (unit holding stock) by name: the catalog's hub filter,
+    without loading hubs."""
+    return list(db.session.execute(select(Hub.id, Hub.name).where(Hub.holds_stock.is_(True))
+                                   .order_by(Hub.name)))
 
 
-def hubs(ids: Iterable[int] | None = None) -> list[Hub]:
-    """All hubs by name, or only those with the given ids."""
+def hubs(ids: Iterable[int] | None = None, stock_only: bool = False) -> list[Hub]:
+    """All units by name, or only those with the given ids; `stock_only`: only the hubs, the
+    units that hold stock (where a student asks, a donor gives, a volunteer lists items)."""
     stmt = select(Hub).order_by(Hub.name)
     if ids is not None:
         stmt = stmt.where(Hub.id.in_(list(ids)))
+    if stock_only:
+        stmt = stmt.where(Hub.holds_stock.is_(True))
     return list(db.session.scalars(stmt))
 
 
@@ -181,7 +186,8 @@ def create_item(hub_id: int, actor_id: int, fields: ItemFields, photos=()) -> It
     if len(photos) > MAX_PHOTOS:
         raise CatalogError(_l("Tối đa %(n)s ảnh cho một món.", n=MAX_PHOTOS), "photos")
     actor = db.session.get(User, actor_id)
-    if actor is None or not acts_for_hub(actor, hub_id) or not db.session.get(Hub, hub_id):
+    hub = db.session.get(Hub, hub_id)
+    if actor is None or hub is None or not hub.holds_stock or not acts_for_hub(actor, hub_id):
         raise CatalogError(_l("Bạn không thể đăng đồ cho điểm phát này."), "hub_id")
     saved: list[images.SavedImage] = []
     try:

@@ -36,3 +36,8 @@ def display_phone(e164: str | None) -> str:
         )
     except NumberParseException:
         return e164
+
+
+def national_digits(e164: str | None) -> str:
+    """"+84912345678" → "0912345678": the number as zalo.me links and Vietnamese keypads take it."""
+    return "".join(c for c in display_phone(e164) if c.isdigit())

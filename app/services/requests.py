@@ -337,7 +337,8 @@ def submit_request(user_id: int, hub_id: int, item_ids: list[int], delivery: Del
         hub = db.session.get(Hub, hub_id)
         items = list(db.session.scalars(  # ids, hub and title are all the checks read
             select(Item).where(Item.id.in_(item_ids)).options(lazyload("*"))))
-        if hub is None or len(items) != len(item_ids) or any(i.hub_id != hub_id for i in items):
+        if hub is None or not hub.holds_stock or len(items) != len(item_ids) \
+                or any(i.hub_id != hub_id for i in items):
             raise RequestError(_l("Món đồ không tồn tại hoặc không thuộc điểm phát này."), "items")
         req = _create(user_id, hub, items, validate_delivery(hub, delivery), today,
                       idempotency_key)

@@ -19,14 +19,15 @@ SIGNUP_WEEKS = 4
 
 
 def staff_hubs(user: User) -> list[Hub]:
-    """The hubs a volunteer or organizer acts for (every hub for an admin)."""
+    """The hubs (units holding stock) a volunteer or organizer acts for (every hub for an
+    admin)."""
     ids: set[int] = set()
     for role in ("volunteer", "organizer"):
         scoped = user.hub_ids_for(role)
         if scoped is None:
-            return catalog.hubs()
+            return catalog.hubs(stock_only=True)
         ids |= scoped
-    return catalog.hubs(ids)
+    return catalog.hubs(ids, stock_only=True)
 
 
 # ---------------------------------------------------------------- the queue of new requests

@@ -459,7 +459,7 @@ def dispatch_csv(run: DeliveryRun) -> str:
 def staff_hubs(user: User) -> list[Hub]:
     """The hubs whose runs `user` may build and deliver (every hub for an admin)."""
     scoped = [user.hub_ids_for(role) for role in HUB_ROLES]
-    query = select(Hub).order_by(Hub.name)
+    query = select(Hub).where(Hub.holds_stock.is_(True)).order_by(Hub.name)
     if None not in scoped:
         query = query.where(Hub.id.in_(set().union(*scoped)))
     return list(db.session.scalars(query))

@@ -84,7 +84,7 @@ def item(item_id: int):
 @bp.route("/quan-ly/mon-do/moi", methods=["GET", "POST"])
 @login_required
 def new_item():
-    hubs = catalog.hubs(current_user.hub_ids_for("volunteer", "organizer"))
+    hubs = catalog.hubs(current_user.hub_ids_for("volunteer", "organizer"), stock_only=True)
     if not hubs:
         abort(403)
     form = ItemForm()
