@@ -50,7 +50,7 @@ def manageable(actor: User, item_id: int) -> Item | None:
 def _locked(session, item_id: int) -> Item | None:
     """The item read afresh, its row locked until the commit (PostgreSQL; SQLite's write
     transaction already holds the database)."""
-    return session.scalars(select(Item).where(Item.id == item_id).with_for_update()
+    return session.scalars(select(Item).where(Item.id == item_id).with_for_update(of=Item)
                            .execution_options(populate_existing=True)).one_or_none()
 
 

@@ -353,7 +353,7 @@ def join_waitlist(user_id: int, item_id: int, delivery: Delivery) -> WaitlistEnt
     with write_transaction():
         # Shared lock (PostgreSQL): an unlisting closes the waitlist under an exclusive one, so an
         # entry is never added for an item that was just unlisted (services/inventory).
-        item = db.session.get(Item, item_id, with_for_update={"read": True},
+        item = db.session.get(Item, item_id, with_for_update={"read": True, "of": Item},
                               populate_existing=True)
         if item is None or not item.is_listed:
             raise RequestError(_l("Món đồ không tồn tại."), "items")
