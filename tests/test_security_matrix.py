@@ -305,6 +305,12 @@ MATRIX: dict[str, Rule] = {
     "store.new_item": Rule(ANY_STAFF, body=lambda s: {
         "hub_id": str(s.hub), "title": "Áo khoác", "category": "quan-ao", "size": "L",
         "condition": "good", "quantity": "2", "description": ""}),
+    "store.manage": Rule(HUB_STAFF, lambda s: {"hub": s.hub}),
+    "store.edit_item": Rule(HUB_STAFF, lambda s: {"item_id": s.item}, body=lambda s: {
+        "title": "Giày mới", "category": "giay-dep", "size": "39", "condition": "good",
+        "quantity": "40", "description": ""}),
+    "store.unlist_item": Rule(HUB_STAFF, lambda s: {"item_id": s.item}, body=lambda s: {}),
+    "store.relist_item": Rule(HUB_STAFF, lambda s: {"item_id": s.item}, body=lambda s: {}),
     "requests.basket": Rule(EVERYONE),
     "requests.basket_add": Rule(EVERYONE, lambda s: {"item_id": s.item}, body=lambda s: {}),
     "requests.basket_remove": Rule(EVERYONE, lambda s: {"item_id": s.item}, body=lambda s: {}),

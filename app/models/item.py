@@ -41,6 +41,9 @@ class Item(db.Model):
     donation_line_id: Mapped[int | None] = mapped_column(ForeignKey("donation_lines.id"),
                                                          unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by every edit (services/inventory): a change of photos only is a change of the item too,
+    # so that the audit log records it.
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
 
     hub = relationship("Hub", lazy="joined")
     photos: Mapped[list["ItemPhoto"]] = relationship(

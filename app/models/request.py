@@ -115,7 +115,7 @@ class WaitlistEntry(DeliveryDetails, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    # waiting / fulfilled / left / skipped
+    # waiting / fulfilled / left / skipped / closed (the item was unlisted: services/inventory)
     status: Mapped[str] = mapped_column(String(16), default="waiting")
     request_id: Mapped[int | None] = mapped_column(ForeignKey("item_requests.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -352,7 +352,10 @@ def submit_request(user_id: int, hub_id: int, item_ids: list[int], delivery: Del
 def join_waitlist(user_id: int, item_id: int, delivery: Delivery) -> WaitlistEntry:
     """Wait for a unit of an item that has none left; joining twice keeps the first place."""
     with write_transaction():
-        item = db.session.get(Item, item_id)
+        # Shared lock (PostgreSQL): an unlisting closes the waitlist under an exclusive one, so an
+        # entry is never added for an item that was just unlisted (services/inventory).
+        item = db.session.get(Item, item_id, with_for_update={"read": True, "of": Item},
+                              populate_existing=True)
         if item is None or not item.is_listed:
             raise RequestError(_l("Món đồ không tồn tại."), "items")
         if item.available > 0:
@@ -424,6 +427,12 @@ def _offer_to_waitlist(item_id: int, today: date) -> None:
         notify(entry.user_id, _l("Tin vui: “%(title)s” đã có lại và được dành cho bạn "
                                  "(yêu cầu %(code)s).", title=item.title, code=req.code),
                tracking_path(req.id))
+
+
+def offer_freed_units(item_id: int, today: date | None = None) -> None:
+    """Units of the item just freed (more stock counted, the item listed again) go to the students
+    waiting for it. For services that hold their own transaction."""
+    _offer_to_waitlist(item_id, today or local_today())
 
 
 def _close_and_release(req: ItemRequest, status: str, note: str, actor_id: int | None,

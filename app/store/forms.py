@@ -3,6 +3,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
     IntegerField,
     SearchField,
     SelectField,
@@ -25,6 +29,7 @@ from ..services.catalog import (
     CatalogQuery,
     ItemFields,
 )
+from ..services.inventory import SHOW_CHOICES, StaffQuery
 from ..services.text import clean_line
 
 MAX_PAGE = 10_000
@@ -69,7 +74,17 @@ class PhotosField(MultipleFileField):
         return [f for f in self.data or [] if f and f.filename]
 
 
+class PhotoEntry(Form):
+    """One photo an item already has, on its edit form: where it goes, or that it goes."""
+    photo_id = HiddenField(filters=[id_or_none])
+    position = SelectField(_l("Thứ tự"), coerce=id_or_none, validate_choice=False,
+                           choices=choices((n, str(n)) for n in range(1, MAX_PHOTOS + 1)))
+    remove = BooleanField(_l("Bỏ ảnh này"))
+
+
 class ItemForm(FlaskForm):
+    """Listing a new item, and editing one (`for_edit`: no hub, the item's photos to order)."""
+
     hub_id = SelectField(_l("Điểm phát"), coerce=int)
     title = StringField(_l("Tên món đồ"), validators=[
         DataRequired(_l("Vui lòng nhập tên món đồ.")),
@@ -86,6 +101,30 @@ class ItemForm(FlaskForm):
         Length(max=4000, message=_l("Mô tả quá dài."))], render_kw={"rows": 4})
     photos = PhotosField(_l("Ảnh (tối đa %(n)s)", n=MAX_PHOTOS),
                          render_kw={"accept": "image/jpeg,image/png,image/webp"})
+    existing = FieldList(FormField(PhotoEntry), max_entries=MAX_PHOTOS * 2)
+
+    @classmethod
+    def for_edit(cls, item) -> "ItemForm":
+        """The form filled with the item (a POST's values win); the hub is not changed here."""
+        form = cls(data={
+            "title": item.title, "category": item.category, "size": item.size,
+            "condition": item.condition, "quantity": item.quantity,
+            "description": item.description,
+            "existing": [{"photo_id": p.id, "position": i + 1, "remove": False}
+                         for i, p in enumerate(item.photos)]})
+        del form.hub_id
+        form.photos.label.text = _l("Thêm ảnh")
+        return form
+
+    def photo_order(self, photo_ids: list[int]) -> list[int]:
+        """The ids of the item's photos to keep, in the chosen order (ties keep the old order);
+        photos the form does not mention are kept, after the others."""
+        entries = [(e.form.position.data or MAX_PHOTOS + 1, n, e.form.photo_id.data,
+                    e.form.remove.data) for n, e in enumerate(self.existing)
+                   if e.form.photo_id.data]
+        mentioned = {photo_id for _pos, _n, photo_id, _remove in entries}
+        kept = [photo_id for _pos, _n, photo_id, remove in sorted(entries) if not remove]
+        return kept + [i for i in photo_ids if i not in mentioned]
 
     def set_hubs(self, hubs) -> None:
         self.hub_id.choices = choices((h.id, h.name) for h in hubs)
@@ -96,3 +135,28 @@ class ItemForm(FlaskForm):
             condition=self.condition.data, quantity=self.quantity.data,
             description=self.description.data or "",
         )
+
+
+class StaffItemsForm(FlaskForm):
+    """The staff's list of a hub's items (GET, no CSRF; bad values are ignored)."""
+
+    class Meta:
+        csrf = False
+
+    hub = SelectField(_l("Điểm phát"), coerce=id_or_none, validate_choice=False)
+    q = SearchField(_l("Tìm theo tên"), render_kw={"autocomplete": "off", "maxlength": 100})
+    show = SelectField(_l("Hiển thị"), validate_choice=False, choices=choices([
+        ("all", _l("Tất cả")), ("listed", _l("Đang đăng")), ("unlisted", _l("Đã gỡ"))]))
+
+    def set_choices(self, hubs) -> None:
+        self.hub.choices = choices((h.id, h.name) for h in hubs)
+
+    def query(self, hub_id: int, page: int) -> StaffQuery:
+        show = self.show.data if self.show.data in SHOW_CHOICES else "all"
+        return StaffQuery(hub_id, clean_line(self.q.data, 100), show,
+                          min(max(page, 1), MAX_PAGE))
+
+    def url_args(self, hub_id: int) -> dict:
+        args = {"hub": hub_id, "q": clean_line(self.q.data, 100),
+                "show": self.show.data if self.show.data in ("listed", "unlisted") else None}
+        return {k: v for k, v in args.items() if v}

@@ -1,4 +1,5 @@
-"""The store: the catalog of donated items (all hubs or one), an item's page, listing a new item."""
+"""The store: the catalog of donated items (all hubs or one), an item's page, listing a new item,
+and the hub staff's side of its stock: their list of items, editing, unlisting and relisting one."""
 from flask import (
     Blueprint,
     abort,
@@ -17,8 +18,10 @@ from sqlalchemy import select
 from .. import pagecache
 from ..extensions import db
 from ..models import Hub, Item
-from ..services import catalog, images
-from .forms import CatalogFilterForm, ItemForm
+from ..services import catalog, images, inventory
+from ..services.requests import acts_for_hub
+from ..services.review import staff_hubs
+from .forms import CatalogFilterForm, ItemForm, StaffItemsForm
 
 bp = Blueprint("store", __name__)
 
@@ -77,8 +80,13 @@ def hub(slug: str):
 
 @bp.get("/do-tang/<int:item_id>")
 def item(item_id: int):
-    item = db.first_or_404(select(Item).where(Item.id == item_id, Item.is_listed.is_(True)))
-    return render_template("store/item.html", item=item)
+    """A listed item's page; an unlisted one only for its hub's staff, with their actions."""
+    item = db.get_or_404(Item, item_id)
+    staff = current_user.is_authenticated and acts_for_hub(current_user, item.hub_id)
+    if not item.is_listed and not staff:
+        abort(404)
+    return render_template("store/item.html", item=item, staff=staff,
+                           held=inventory.held(item) if staff else 0)
 
 
 @bp.route("/quan-ly/mon-do/moi", methods=["GET", "POST"])
@@ -102,3 +110,82 @@ def new_item():
             return redirect(url_for("store.item", item_id=item.id), code=303)
     return render_template("store/item_form.html", form=form), \
         200 if request.method == "GET" else 422
+
+
+# ---------------------------------------------------------------- the hub staff's stock
+
+def _staff_item(item_id: int) -> Item:
+    """An item the user acts for: 403 for a user who acts for no hub, 404 for another hub's."""
+    if not current_user.is_staff:
+        abort(403)
+    return inventory.manageable(current_user, item_id) or abort(404)
+
+
+@bp.get("/quan-ly/mon-do")
+@login_required
+def manage():
+    hubs = staff_hubs(current_user) or abort(403)
+    form = StaffItemsForm(formdata=request.args)
+    hub = next((h for h in hubs if h.id == form.hub.data), None) if form.hub.data else hubs[0]
+    if hub is None:
+        abort(404)
+    form.set_choices(hubs)
+    form.hub.data = hub.id
+    items = inventory.staff_items(form.query(hub.id, request.args.get("page", 1, type=int)),
+                                  current_app.config["CATALOG_PAGE_SIZE"])
+    return render_template("store/manage.html", form=form, hub=hub, items=items,
+                           page_args=form.url_args(hub.id))
+
+
+@bp.route("/quan-ly/mon-do/<int:item_id>/sua", methods=["GET", "POST"])
+@login_required
+def edit_item(item_id: int):
+    item = _staff_item(item_id)
+    form = ItemForm.for_edit(item)
+    if form.validate_on_submit():
+        try:
+            inventory.edit_item(current_user.id, item.id, form.fields(),
+                                form.photo_order([p.id for p in item.photos]),
+                                form.photos.uploads())
+        except LookupError:
+            abort(404)
+        except images.ImageError as exc:
+            form.photos.errors.append(str(exc.message))
+        except catalog.CatalogError as exc:
+            getattr(form, exc.field or "title").errors.append(str(exc.message))
+        else:
+            flash(_("Đã lưu “%(title)s”.", title=form.title.data.strip()), "success")
+            return redirect(url_for("store.item", item_id=item_id), code=303)
+        db.session.rollback()  # the page shows the item as it is now
+    photos = {p.id: p for p in item.photos}
+    return render_template("store/item_form.html", form=form, item=item, photos=photos,
+                           held=inventory.held(item)), \
+        200 if request.method == "GET" else 422
+
+
+@bp.route("/quan-ly/mon-do/<int:item_id>/go", methods=["GET", "POST"])
+@login_required
+def unlist_item(item_id: int):
+    """GET: what unlisting does, and the button; POST: unlist (works without JavaScript)."""
+    item = _staff_item(item_id)
+    if request.method == "GET":
+        return render_template("store/unlist.html", item=item,
+                               effects=inventory.unlisting(item))
+    try:
+        inventory.set_listed(current_user.id, item.id, False)
+    except LookupError:
+        abort(404)
+    flash(_("Đã gỡ “%(title)s” khỏi danh mục.", title=item.title), "success")
+    return redirect(url_for("store.item", item_id=item_id), code=303)
+
+
+@bp.post("/quan-ly/mon-do/<int:item_id>/dang-lai")
+@login_required
+def relist_item(item_id: int):
+    item = _staff_item(item_id)
+    try:
+        inventory.set_listed(current_user.id, item.id, True)
+    except LookupError:
+        abort(404)
+    flash(_("Đã đăng lại “%(title)s”.", title=item.title), "success")
+    return redirect(url_for("store.item", item_id=item_id), code=303)
