@@ -171,21 +171,20 @@ def unlist_item(item_id: int):
     if request.method == "GET":
         return render_template("store/unlist.html", item=item,
                                effects=inventory.unlisting(item))
-    try:
-        inventory.set_listed(current_user.id, item.id, False)
-    except LookupError:
-        abort(404)
-    flash(_("Đã gỡ “%(title)s” khỏi danh mục.", title=item.title), "success")
-    return redirect(url_for("store.item", item_id=item_id), code=303)
+    return _set_listed(item, False, _("Đã gỡ “%(title)s” khỏi danh mục.", title=item.title))
 
 
 @bp.post("/quan-ly/mon-do/<int:item_id>/dang-lai")
 @login_required
 def relist_item(item_id: int):
     item = _staff_item(item_id)
+    return _set_listed(item, True, _("Đã đăng lại “%(title)s”.", title=item.title))
+
+
+def _set_listed(item: Item, listed: bool, done: str):
     try:
-        inventory.set_listed(current_user.id, item.id, True)
+        inventory.set_listed(current_user.id, item.id, listed)
     except LookupError:
         abort(404)
-    flash(_("Đã đăng lại “%(title)s”.", title=item.title), "success")
-    return redirect(url_for("store.item", item_id=item_id), code=303)
+    flash(done, "success")
+    return redirect(url_for("store.item", item_id=item.id), code=303)
