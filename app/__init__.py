@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     from .main.routes import bp as main_bp
     from .market.routes import bp as market_bp
     from .notifications.routes import bp as notifications_bp
+    from .people.routes import bp as people_bp
     from .requests.routes import bp as requests_bp
     from .review.routes import bp as review_bp
     from .shop.routes import bp as shop_bp
@@ -111,3 +112,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(market_bp)  # Phiên chợ 4.0 (issue #5)
     app.register_blueprint(admin_bp)  # the audit log (issue #6)
     app.register_blueprint(units_bp)  # union units in the browser (issue #11)
+    app.register_blueprint(people_bp)  # their people and invitations (issue #11)

@@ -45,6 +45,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import donations, handover, market, orders, resets, review, runs, wallets
+from app.services import people as people_svc
 from app.services import requests as req_svc
 from app.services.requests import Delivery
 from app.services.wallets import Participant
@@ -119,6 +120,10 @@ class Side:
     card: int = 0  # a wallet card made at the desk
     card_token: str = ""
     reset_code: str = ""  # a one-time reset code of the student
+    volunteer_role: int = 0  # the volunteer's role on the hub
+    invitation: int = 0  # a one-time link invitation to the hub, and its token
+    invitation_token: str = ""
+    phone_invitation: int = 0  # an invitation waiting for the student's phone
 
 
 @dataclass
@@ -213,6 +218,11 @@ def _side(label: str) -> tuple[Side, dict[str, User]]:
                         desk_user_id=volunteer.id)
     s.card, s.card_token = card.id, wallets.card_token(card, event)
     s.reset_code = resets.issue_for(organizer.id, student.phone).code
+    s.volunteer_role = volunteer.roles[0].id
+    link = people_svc.invite(organizer.id, hub.id, "volunteer")
+    s.invitation, s.invitation_token = link.invitation_id, link.token
+    s.phone_invitation = people_svc.invite(organizer.id, hub.id, "volunteer",
+                                           student.phone).invitation_id
     return s, people
 
 
@@ -460,6 +470,25 @@ MATRIX: dict[str, Rule] = {
         "ward_code": str(factories.TAN_PHUOC_1), "pickup_place": "Phòng 10A1",
         "pickup_hours": "", "contact_phone": "", "zalo_phone": "", "map_url": ""}),
     "units.ward_options": Rule(HUB_ORGANIZER, lambda s: {"parent_id": s.hub}),
+    # a unit's people: its organizers (and those above); the invited person's side
+    "people.unit": Rule(HUB_ORGANIZER, lambda s: {"hub_id": s.hub}),
+    "people.invite": Rule(HUB_ORGANIZER, lambda s: {"hub_id": s.hub},
+                          body=lambda s: {"role": "volunteer", "how": "link"}),
+    "people.invitation": Rule(HUB_ORGANIZER, lambda s: {"hub_id": s.hub,
+                                                        "invitation_id": s.invitation}),
+    "people.cancel_invitation": Rule(HUB_ORGANIZER, lambda s: {
+        "hub_id": s.hub, "invitation_id": s.invitation}, body=lambda s: {}),
+    "people.revoke": Rule(HUB_ORGANIZER, lambda s: {"hub_id": s.hub,
+                                                    "role_id": s.volunteer_role},
+                          body=lambda s: {}),
+    "people.join": Rule(EVERYONE, lambda s: {"token": s.invitation_token}),
+    # the first signed-in person takes the link; the others are told it is used (a 422)
+    "people.take": Rule(USERS, lambda s: {"token": s.invitation_token}, body=lambda s: {}),
+    "people.mine": Rule(USERS),
+    "people.accept": Rule(STUDENT_OWNER, lambda s: {"invitation_id": s.phone_invitation},
+                          body=lambda s: {}),
+    "people.decline": Rule(STUDENT_OWNER, lambda s: {"invitation_id": s.phone_invitation},
+                           body=lambda s: {}),
     # admin
     "admin.audit_log": Rule(ADMIN),
 }

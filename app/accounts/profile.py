@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from ..services import accounts, sessions
+from ..services import accounts, people, sessions
 from .forms import ConfirmForm, NameForm, PasswordForm, PhoneForm
 from .routes import bp
 
@@ -17,7 +17,8 @@ def _page(status: int = 200, **forms):
     devices = [(row, accounts.device_label(row.user_agent), sessions.is_current(row, token))
                for row in sessions.open_sessions(current_user.id)]
     return render_template("accounts/profile.html", user=current_user, devices=devices,
-                           roles=accounts.role_labels(current_user), **forms), status
+                           roles=accounts.role_labels(current_user),
+                           invitations=len(people.for_phone(current_user.phone)), **forms), status
 
 
 def _done(message: str):

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..errors import refill_on_rate_limit
 from ..extensions import limiter
 from ..security import safe_redirect_target
-from ..services import accounts, sessions
+from ..services import accounts, people, sessions
 from ..services.phones import InvalidPhone, normalize_vn_mobile
 from .forms import LoginForm, RegisterForm
 
@@ -23,6 +23,14 @@ bp = Blueprint("accounts", __name__, url_prefix="/tai-khoan")
 
 def _safe_next(default: str) -> str:
     return safe_redirect_target(request.args.get("next"), default)
+
+
+def _landing(user) -> str:
+    """Where a fresh login goes: `next`, else the invitations waiting for the phone, else the
+    catalog."""
+    default = url_for("people.mine") if people.for_phone(user.phone) else \
+        url_for("store.catalog")
+    return _safe_next(default)
 
 
 def _start_session(user) -> None:
@@ -58,7 +66,7 @@ def register():
         else:
             _start_session(user)
             flash(_("Chào mừng %(name)s! Tài khoản đã được tạo.", name=user.name), "success")
-            return redirect(_safe_next(url_for("store.catalog")), code=303)
+            return redirect(_landing(user), code=303)
     return render_template("accounts/register.html", form=form), 200 if request.method == "GET" \
         else 422
 
@@ -76,7 +84,7 @@ def login():
         user = accounts.authenticate(form.phone.data, form.password.data)
         if user:
             _start_session(user)
-            return redirect(_safe_next(url_for("store.catalog")), code=303)
+            return redirect(_landing(user), code=303)
         form.password.errors.append(_("Số điện thoại hoặc mật khẩu không đúng."))
     return render_template("accounts/login.html", form=form), 200 if request.method == "GET" \
         else 422

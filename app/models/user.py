@@ -106,6 +106,7 @@ class UserRole(db.Model):
 
     user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id])
     hub = relationship("Hub", lazy="select")
+    granted_by = relationship("User", foreign_keys=[granted_by_id], lazy="select")
 
 
 class UserSession(db.Model):

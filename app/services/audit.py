@@ -32,6 +32,7 @@ from ..models import (
     Donation,
     DonationLine,
     Hub,
+    Invitation,
     Item,
     ItemRequest,
     MarketEvent,
@@ -64,6 +65,7 @@ AUDITED = {
     MarketEvent: _l("Phiên chợ"), Booth: _l("Gian hàng phiên chợ"),
     BoothSale: _l("Bán hàng tại phiên chợ"), Wallet: _l("Ví tập"), Transfer: _l("Giao dịch ví"),
     UserRole: _l("Vai trò"), OneTimeCode: _l("Mã khôi phục"), Hub: _l("Đơn vị Đoàn"),
+    Invitation: _l("Lời mời"),
 }
 LABELS = {model.__name__: label for model, label in AUDITED.items()}
 _BY_TABLE = {model.__table__.name: model for model in AUDITED}
