@@ -52,15 +52,30 @@ def live_server(database_url: str, upload_folder: str):
 
 @contextmanager
 def phone_browser():
+    with phones() as new_phone:
+        yield new_phone()
+
+
+@contextmanager
+def phones():
+    """A headless Chromium; `new_phone()` opens a phone-sized page in a fresh context (its own
+    cookies): one per person of a journey."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                      has_touch=True, locale="vi-VN")
-        page = context.new_page()
-        page.set_default_timeout(15000)
+        contexts = []
+
+        def new_phone():
+            context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                                          has_touch=True, locale="vi-VN", accept_downloads=True)
+            contexts.append(context)
+            page = context.new_page()
+            page.set_default_timeout(15000)
+            return page
+
         try:
-            yield page
+            yield new_phone
         finally:
-            context.close()
+            for context in contexts:
+                context.close()
             browser.close()
