@@ -1,8 +1,9 @@
 # Gian hàng 0 đồng — the two commands a newcomer needs:
 #   make run    set everything up (venv, Python and npm packages, database, demo data) and serve
-#               the app at http://127.0.0.1:5000
+#               the app at http://127.0.0.1:5000 (another port: make run PORT=5077)
 #   make test   run the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 PY ?= python3.11
+PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
@@ -12,7 +13,7 @@ export FLASK_APP := wsgi.py
 run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 setup: $(VENV)/.installed static/vendor/.installed translations
 
