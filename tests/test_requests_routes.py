@@ -127,7 +127,7 @@ def test_control_characters_and_a_malformed_key_are_not_a_500(client, login_as, 
     login_as("student")
     in_basket(client, item)
     resp = client.post(f"/gio/gui/{hub.id}", data=form(
-        idempotency_key="x\x00" * 50, recipient_name="An\x00", street="12\x00 Hàng Bạc"))
+        idempotency_key="x/\x00" * 50, recipient_name="An\x00", street="12\x00 Hàng Bạc"))
     assert resp.status_code == 303
     req = svc.db.session.scalar(select(ItemRequest))
     assert (req.idempotency_key, req.recipient_name, req.street) == (None, "An", "12 Hàng Bạc")
