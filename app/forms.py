@@ -1,9 +1,17 @@
-"""Small pieces shared by the features' forms."""
+"""Small pieces shared by the features' forms, and the base class of every form of the app."""
 import re
 
+from flask import abort, request
+from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto  # FlaskForm's "read the request" default
 from markupsafe import Markup, escape
-from wtforms import FormField, SelectChoice
+from werkzeug.datastructures import MultiDict
+from wtforms import FieldList, FormField, PasswordField, SelectChoice, TextAreaField
+from wtforms import Form as _Form
 from wtforms.widgets import Select
+
+from .services import jsonbody
+from .services.text import clean_text
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 _KEY = re.compile(r"[0-9A-Za-z_-]{1,64}")
@@ -13,6 +21,69 @@ def idempotency_key(data) -> str | None:
     """A form's idempotency key as sent, if it looks like one (else the submit is not
     deduplicated)."""
     return data if isinstance(data, str) and _KEY.fullmatch(data) else None
+
+
+class _CleanMeta:
+    """Every value a form is sent is cleaned by services.text.clean_text before any field reads
+    it — its data and the raw text it shows again on an error page alike: one line, or several
+    for a TextAreaField. A PasswordField's value is left exactly as typed (the account service
+    refuses a new password that holds hidden characters; User puts passwords in NFC itself).
+    Values of a nested form (FormField, FieldList) are cleaned as several lines here, then by
+    the nested form's own kind of field (the nested form is a SubForm)."""
+
+    def wrap_formdata(self, form, formdata):
+        if formdata is _Auto and form.is_submitted() and request.is_json:
+            formdata = _json_formdata()
+        formdata = super().wrap_formdata(form, formdata)
+        if formdata is None:
+            return None
+        kinds = {f.name: f for f in form if not isinstance(f, (FormField, FieldList))}
+        cleaned = MultiDict()
+        for key, values in formdata.lists():
+            field = kinds.get(key)
+            if isinstance(field, PasswordField):
+                cleaned.setlist(key, values)
+            else:
+                multiline = field is None or isinstance(field, TextAreaField)
+                cleaned.setlist(key, [clean_text(v, multiline) for v in values])
+        return cleaned
+
+
+def _json_formdata() -> MultiDict:
+    """A JSON object posted to a form (Flask-WTF accepts one), read like every JSON body the app
+    reads (bounded in size and depth); values are strings, numbers, booleans or lists of them.
+    Anything else answers 400."""
+    try:
+        data = jsonbody.loads(request.get_data(cache=True))
+    except jsonbody.JSONBodyError:
+        abort(400)
+    if not isinstance(data, dict):
+        abort(400)
+    formdata = MultiDict()
+    for key, value in data.items():
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, bool):
+                v = "y" if v else "false"
+            elif isinstance(v, int | float):
+                v = str(v)
+            elif not isinstance(v, str):
+                abort(400)
+            formdata.add(key, v)
+    return formdata
+
+
+class BaseForm(FlaskForm):
+    """The base of every form of the app: what it is sent is cleaned (see _CleanMeta)."""
+
+    class Meta(_CleanMeta):
+        pass
+
+
+class SubForm(_Form):
+    """The base of a form nested in another (FormField, FieldList): cleaned the same way."""
+
+    class Meta(_CleanMeta):
+        pass
 
 
 class ShowsErrors:

@@ -161,13 +161,31 @@ def test_one_unit_of_an_item_per_student(db):
     assert available(shirts) == 4
 
 
-def test_out_of_stock_leaves_nothing_saved(db):
-    hub, student = make_hub(), make_user()
+def test_an_item_sold_out_or_unlisted_is_left_out_of_the_request(db):
+    hub, student = make_hub(weekly_limit=2), make_user()
     left, gone = make_item(hub, title="Áo"), make_item(hub, title="Giày", available=0)
+    unlisted, more = make_item(hub, title="Mũ"), make_item(hub, title="Vở")
+    unlisted.is_listed = False
+    db.session.commit()
+    req = svc.submit_request(student.id, hub.id, [left.id, gone.id, unlisted.id, more.id],
+                             POST_HN)
+    # The weekly limit (2) counts the items taken, not the four asked for.
+    assert [line.item_id for line in req.lines] == [left.id, more.id]
+    assert (available(left), available(gone), available(unlisted)) == (0, 0, 1)
+
+
+def test_out_of_stock_when_nothing_is_left_leaves_nothing_saved(db):
+    hub, student = make_hub(), make_user()
+    gone, unlisted = make_item(hub, title="Giày", available=0), make_item(hub)
+    unlisted.is_listed = False
+    db.session.commit()
     with pytest.raises(svc.OutOfStock) as exc:
-        svc.submit_request(student.id, hub.id, [left.id, gone.id], POST_HN)
-    assert exc.value.item_id == gone.id and "Giày" in exc.value.message
-    assert available(left) == 1
+        svc.submit_request(student.id, hub.id, [gone.id], POST_HN)
+    assert exc.value.item_ids == [gone.id] and "“Giày” vừa hết" in exc.value.message
+    with pytest.raises(svc.OutOfStock) as exc:
+        svc.submit_request(student.id, hub.id, [gone.id, unlisted.id], POST_HN)
+    assert exc.value.item_ids == [gone.id, unlisted.id]
+    assert available(unlisted) == 1
     assert count(ItemRequest) == 0 and count(Notification) == 0
 
 

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from ..forms import BaseForm
 from ..services.phones import InvalidPhone, normalize_vn_mobile
 
 
@@ -13,7 +13,7 @@ def vn_mobile(_form, field):
         raise ValidationError(str(exc)) from exc
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(BaseForm):
     name = StringField(_l("Họ và tên"), validators=[
         DataRequired(_l("Vui lòng nhập họ tên.")), Length(max=120, message=_l("Tên quá dài."))])
     phone = TelField(_l("Số điện thoại di động"), validators=[
@@ -25,7 +25,7 @@ class RegisterForm(FlaskForm):
         EqualTo("password", message=_l("Hai mật khẩu không khớp."))])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     phone = TelField(_l("Số điện thoại"), validators=[
         DataRequired(_l("Vui lòng nhập số điện thoại.")), Length(max=20)])
     password = PasswordField(_l("Mật khẩu"), validators=[
@@ -34,12 +34,12 @@ class LoginForm(FlaskForm):
 
 # ---------------------------------------------------------------- the profile (one form per change)
 
-class NameForm(FlaskForm):
+class NameForm(BaseForm):
     name = StringField(_l("Họ và tên"), validators=[
         DataRequired(_l("Vui lòng nhập họ tên.")), Length(max=120, message=_l("Tên quá dài."))])
 
 
-class PhoneForm(FlaskForm):
+class PhoneForm(BaseForm):
     phone = TelField(_l("Số điện thoại di động mới"), validators=[
         DataRequired(_l("Vui lòng nhập số điện thoại.")), vn_mobile])
 
@@ -55,20 +55,20 @@ def _confirm():
         EqualTo("password", message=_l("Hai mật khẩu không khớp."))])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(BaseForm):
     old_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[
         DataRequired(_l("Vui lòng nhập mật khẩu hiện tại.")), Length(max=128)])
     password = _new_password(_l("Mật khẩu mới"))
     confirm = _confirm()
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     """A confirm step with nothing to fill in but the CSRF token."""
 
 
 # ---------------------------------------------------------------- recovery
 
-class ResetForm(FlaskForm):
+class ResetForm(BaseForm):
     phone = TelField(_l("Số điện thoại"), validators=[
         DataRequired(_l("Vui lòng nhập số điện thoại.")), Length(max=20)])
     code = StringField(_l("Mã khôi phục (8 ký tự)"), validators=[
@@ -77,13 +77,13 @@ class ResetForm(FlaskForm):
     confirm = _confirm()
 
 
-class IssueCodeForm(FlaskForm):
+class IssueCodeForm(BaseForm):
     phone = TelField(_l("Số điện thoại của học sinh"), validators=[
         DataRequired(_l("Vui lòng nhập số điện thoại.")), vn_mobile])
 
 
 # ---------------------------------------------------------------- deleting the account
 
-class DeleteForm(FlaskForm):
+class DeleteForm(BaseForm):
     password = PasswordField(_l("Mật khẩu"), validators=[
         DataRequired(_l("Vui lòng nhập mật khẩu để xác nhận.")), Length(max=128)])

@@ -2,23 +2,21 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SearchField, SelectField, StringField
 
-from ..forms import choices
+from ..forms import BaseForm, choices
 from ..services.audit import ACTION_LABELS, LABELS, LogFilter
-from ..services.text import clean_line
 
 
 def _day(value) -> date | None:
     try:
-        day = date.fromisoformat((value or "").strip())
+        day = date.fromisoformat(value or "")
     except ValueError:
         return None
     return day if 2000 <= day.year <= 2100 else None
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(BaseForm):
     class Meta:
         csrf = False
 
@@ -32,7 +30,7 @@ class AuditFilterForm(FlaskForm):
     until = StringField(_l("Đến ngày"), render_kw={"type": "date"})
 
     def query(self) -> LogFilter:
-        return LogFilter(actor=clean_line(self.actor.data, 120), action=self.action.data or "",
+        return LogFilter(actor=(self.actor.data or "")[:120], action=self.action.data or "",
                          target_type=self.target.data or "", since=_day(self.since.data),
                          until=_day(self.until.data))
 

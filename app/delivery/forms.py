@@ -3,11 +3,10 @@ services.runs and services.handover, whose messages `show` puts next to the fiel
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, ValidationError
 
-from ..forms import ShowsErrors
+from ..forms import BaseForm, ShowsErrors
 
 
 def _iso_date(value) -> dt.date | None:
@@ -19,9 +18,8 @@ def _iso_date(value) -> dt.date | None:
     return day if day and 2000 <= day.year <= 2099 else None
 
 
-class BuildForm(ShowsErrors, FlaskForm):
-    date = StringField(_l("Ngày giao"), filters=[lambda v: (v or "").strip()],
-                       render_kw={"type": "date"})
+class BuildForm(ShowsErrors, BaseForm):
+    date = StringField(_l("Ngày giao"), render_kw={"type": "date"})
 
     def validate_date(self, field) -> None:
         if _iso_date(field.data) is None:
@@ -39,7 +37,7 @@ class DayForm(BuildForm):
         csrf = False
 
 
-class ScanForm(ShowsErrors, FlaskForm):
+class ScanForm(ShowsErrors, BaseForm):
     class Meta:
         csrf = False
 
@@ -52,14 +50,14 @@ _STUDENT_CODE = {"inputmode": "numeric", "autocomplete": "off", "maxlength": "4"
                  "pattern": "[0-9]{4}"}
 
 
-class ConfirmForm(ShowsErrors, FlaskForm):
+class ConfirmForm(ShowsErrors, BaseForm):
     ma = HiddenField()
     student_code = StringField(_l("Mã xác nhận bạn nhận đọc cho bạn (4 chữ số)"),
                                validators=[InputRequired(_l("Vui lòng nhập mã xác nhận."))],
                                render_kw=_STUDENT_CODE)
 
 
-class MissedForm(ShowsErrors, FlaskForm):
+class MissedForm(ShowsErrors, BaseForm):
     ma = HiddenField()
     reason = StringField(_l("Lý do"), validators=[InputRequired(
         _l("Vui lòng ghi lý do giao chưa thành công."))],
@@ -70,13 +68,13 @@ class MissedForm(ShowsErrors, FlaskForm):
     ])
 
 
-class TrackingForm(ShowsErrors, FlaskForm):
+class TrackingForm(ShowsErrors, BaseForm):
     tracking_number = StringField(_l("Mã bưu gửi"), validators=[InputRequired(
         _l("Vui lòng nhập mã bưu gửi."))], render_kw={"autocapitalize": "characters",
                                                         "placeholder": "EB123456789VN"})
 
 
-class PostResultForm(ShowsErrors, FlaskForm):
+class PostResultForm(ShowsErrors, BaseForm):
     result = RadioField(_l("Kết quả"), validate_choice=False, choices=[
         SelectChoice("delivered", _l("Bưu điện đã giao")),
         SelectChoice("returned", _l("Bưu điện trả lại"))])

@@ -9,10 +9,8 @@ from uuid import uuid4
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    Form,
     FormField,
     HiddenField,
     RadioField,
@@ -22,7 +20,15 @@ from wtforms import (
     TextAreaField,
 )
 
-from ..forms import PlainSelect, ShowsErrors, choices, id_or_none, idempotency_key
+from ..forms import (
+    BaseForm,
+    PlainSelect,
+    ShowsErrors,
+    SubForm,
+    choices,
+    id_or_none,
+    idempotency_key,
+)
 from ..services import catalog, geo
 from ..services.donations import (
     HANDOVER_LABELS,
@@ -42,7 +48,7 @@ def _int_or_none(value) -> int | None:
 
 
 
-class LineForm(Form):
+class LineForm(SubForm):
     description = StringField(_l("Món đồ"), render_kw={"maxlength": 160})
     category = SelectField(_l("Danh mục"), validate_choice=False)
     size = StringField(_l("Cỡ"), render_kw={"maxlength": 32})
@@ -60,7 +66,7 @@ class LineForm(Form):
 
     @property
     def is_blank(self) -> bool:
-        return not ((self.description.data or "").strip() or (self.size.data or "").strip()
+        return not (self.description.data or self.size.data
                     or self.category.data or self.photos.uploads())
 
     def line(self) -> OfferLine:
@@ -69,7 +75,7 @@ class LineForm(Form):
                          _int_or_none(self.quantity.data) or 0, tuple(self.photos.uploads()))
 
 
-class OfferForm(ShowsErrors, FlaskForm):
+class OfferForm(ShowsErrors, BaseForm):
     hub_id = SelectField(_l("Tặng cho điểm phát"), coerce=id_or_none, validate_choice=False)
     donor_name = StringField(_l("Tên của bạn"), render_kw={"maxlength": 120,
                                                            "autocomplete": "name"})
@@ -142,7 +148,7 @@ for _i in range(MAX_LINES):
     setattr(OfferForm, f"line{_i}", FormField(LineForm))
 
 
-class InspectForm(ShowsErrors, FlaskForm):
+class InspectForm(ShowsErrors, BaseForm):
     """One line of a received donation; prefixed per line ("line-7-") so a page holds many."""
     received = StringField(_l("Số lượng nhận được"),
                            render_kw={"inputmode": "numeric", "maxlength": 3})
@@ -167,5 +173,5 @@ class InspectForm(ShowsErrors, FlaskForm):
                           condition=self.condition.data or "", reason=self.reason.data or "")
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(BaseForm):
     reason = StringField(_l("Lý do"), render_kw={"maxlength": 255})

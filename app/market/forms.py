@@ -2,7 +2,6 @@
 services.wallets, whose messages are put next to the fields with `show`."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,14 +17,14 @@ from wtforms import (
 from wtforms.validators import InputRequired
 from wtforms.widgets import TextInput
 
-from ..forms import choices, id_or_none
+from ..forms import BaseForm, choices, id_or_none
 from ..services.market import EventFields
 from ..services.orders import MAX_QUANTITY
 from ..services.wallets import Participant, new_key
 from ..vendors.forms import ShowsErrors, WholeNumberField
 
 
-class EventForm(ShowsErrors, FlaskForm):
+class EventForm(ShowsErrors, BaseForm):
     hub_id = SelectField(_l("Điểm phát tổ chức"), coerce=id_or_none, validate_choice=False)
     name = StringField(_l("Tên phiên chợ"), render_kw={"maxlength": 160,
                                                       "placeholder": _l("Phiên chợ 4.0 tháng 10")})
@@ -48,15 +47,15 @@ class EventForm(ShowsErrors, FlaskForm):
                            self.practice_credit.data)
 
 
-class InviteForm(ShowsErrors, FlaskForm):
+class InviteForm(ShowsErrors, BaseForm):
     vendor_ids = SelectMultipleField(_l("Gian hàng được mời"), coerce=int, validate_choice=False)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(BaseForm):
     """A button that changes something (accept, decline, close, refund, confirm, cancel)."""
 
 
-class JoinForm(ShowsErrors, FlaskForm):
+class JoinForm(ShowsErrors, BaseForm):
     name = StringField(_l("Họ tên"), render_kw={"maxlength": 120, "autocomplete": "name"})
     phone = TelField(_l("Số điện thoại di động"), render_kw={"autocomplete": "tel",
                                                             "inputmode": "tel"})
@@ -87,12 +86,12 @@ class DeskForm(JoinForm):
                                    "autocomplete": "off", "pattern": "[0-9]{4}"})
 
 
-class PinForm(ShowsErrors, FlaskForm):
+class PinForm(ShowsErrors, BaseForm):
     pin = PasswordField(_l("Mã PIN mới (4 số)"), render_kw={
         "inputmode": "numeric", "maxlength": 4, "autocomplete": "off", "pattern": "[0-9]{4}"})
 
 
-class PayForm(ShowsErrors, FlaskForm):
+class PayForm(ShowsErrors, BaseForm):
     """The participant's confirmation: the amount and what for, carried from the basket step."""
 
     amount = WholeNumberField(_l("Số điểm"), widget=HiddenField.widget)
@@ -100,7 +99,7 @@ class PayForm(ShowsErrors, FlaskForm):
     key = HiddenField()
 
 
-class BasketForm(ShowsErrors, FlaskForm):
+class BasketForm(ShowsErrors, BaseForm):
     """What is bought at a booth: a quantity per product (`qty_<id>`), or a typed amount."""
 
     amount = WholeNumberField(_l("Hoặc nhập số"), money=True, widget=TextInput(),

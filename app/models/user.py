@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -41,10 +42,12 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_token}" if self.session_token else str(self.id)
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        """Hashed in NFC: "mật khẩu" typed with precomposed letters on one keyboard and with
+        combining marks on another (some Vietnamese input methods) is the same password."""
+        self.password_hash = generate_password_hash(unicodedata.normalize("NFC", password))
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return check_password_hash(self.password_hash, unicodedata.normalize("NFC", password))
 
     def has_role(self, role: str, hub_id: int | None = None) -> bool:
         """True when the user holds `role` for the unit `hub_id` or one above it (any unit when

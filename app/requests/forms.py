@@ -9,7 +9,6 @@ from uuid import uuid4
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -19,14 +18,14 @@ from wtforms import (
     TelField,
 )
 
-from ..forms import PlainSelect, ShowsErrors, choices, id_or_none, idempotency_key
+from ..forms import BaseForm, PlainSelect, ShowsErrors, choices, id_or_none, idempotency_key
 from ..models import Hub
 from ..models.request import METHODS
 from ..services import geo
 from ..services.requests import METHOD_LABELS, Delivery
 
 
-class DeliveryForm(ShowsErrors, FlaskForm):
+class DeliveryForm(ShowsErrors, BaseForm):
     recipient_name = StringField(_l("Tên người nhận"))
     phone = TelField(_l("Số điện thoại di động"))
     province_code = SelectField(_l("Tỉnh/thành phố"), coerce=id_or_none, validate_choice=False,

@@ -98,6 +98,8 @@ def basket_remove(item_id: int):
 
 @bp.get("/gio", endpoint="basket")
 def basket_page():
+    for item in basket.unlisted(_basket_ids()):
+        flash(basket.left_out_message(item), "error")
     groups = basket.groups(_basket_ids())
     session["basket"] = [i for g in groups for i in g.item_ids]  # drop items gone from the store
     return render_template("requests/basket.html", groups=groups)
@@ -112,14 +114,19 @@ def checkout(hub_id: int):
     form = _delivery_form(hub)
     if form.validate_on_submit():
         try:
-            req = svc.submit_request(current_user.id, hub.id, group.item_ids if group else [],
-                                     form.delivery(), form.key)
+            done = basket.checkout(current_user.id, hub.id, _basket_ids(), form.delivery(),
+                                   form.key)
         except svc.RequestError as exc:
             form.show(exc)
         else:
-            session["basket"] = basket.remove(_basket_ids(), *(ln.item_id for ln in req.lines))
-            return redirect(url_for(".detail", request_id=req.id), code=303)
-    elif group is None and request.method == "GET":
+            session["basket"] = done.basket
+            if done.request is None:  # all of it sold out or unlisted: said at the top
+                form.form_errors.extend(str(m) for m in done.messages)
+            else:
+                for message in done.messages:
+                    flash(message, "error")
+                return redirect(url_for(".detail", request_id=done.request.id), code=303)
+    elif not (group and group.items) and request.method == "GET":
         flash(_("Giỏ của bạn chưa có món nào của điểm phát này."), "error")
         return redirect(url_for(".basket"), code=303)
     return _form_page("requests/checkout.html", form, hub=hub, group=group,

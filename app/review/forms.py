@@ -1,16 +1,15 @@
 """The queue's filters (GET, no CSRF; bad values are ignored, never an error)."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 
-from ..forms import choices, id_or_none
+from ..forms import BaseForm, choices, id_or_none
 from ..models.request import METHODS
 from ..services.requests import METHOD_LABELS
 from ..services.review import QueueFilter
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(BaseForm):
     class Meta:
         csrf = False
 

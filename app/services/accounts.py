@@ -9,7 +9,19 @@ from ..models import User, UserRole
 from ..models.user import ROLES
 from . import sessions
 from .phones import InvalidPhone, normalize_vn_mobile
-from .text import clean_line
+from .text import clean_line, has_hidden
+
+
+def new_password_problem(password: str):
+    """Why a new password cannot be set, or None. A password is never cleaned like other text
+    (a character taken out silently would make it another password): one holding a control,
+    bidirectional or invisible character, a tab or a line break — which no keyboard types and
+    which would be hard to type again — is refused with a message. User puts it in NFC."""
+    if len(password) < 8:
+        return _l("Mật khẩu cần ít nhất 8 ký tự.")
+    if has_hidden(password):
+        return _l("Mật khẩu không được chứa ký tự điều khiển, ký tự ẩn hay dấu xuống dòng.")
+    return None
 
 
 class AccountError(ValueError):
@@ -33,8 +45,8 @@ def register(name: str, phone: str, password: str, roles=("student",),
     name = clean_line(name, 120)
     if not name:
         raise AccountError(_l("Vui lòng nhập họ tên."), "name")
-    if len(password) < 8:
-        raise AccountError(_l("Mật khẩu cần ít nhất 8 ký tự."), "password")
+    if problem := new_password_problem(password):
+        raise AccountError(problem, "password")
     with write_transaction() as session:
         if find_by_phone(phone):
             raise AccountError(_l("Số điện thoại này đã có tài khoản. Hãy đăng nhập."), "phone")
@@ -119,8 +131,8 @@ def change_phone(user_id: int, phone: str, keep_token: str | None) -> None:
 
 def change_password(user_id: int, old: str, new: str, keep_token: str | None) -> None:
     """The old password first; the user's other sessions end, this one stays."""
-    if len(new) < 8:
-        raise AccountError(_l("Mật khẩu cần ít nhất 8 ký tự."), "password")
+    if problem := new_password_problem(new):
+        raise AccountError(problem, "password")
     with write_transaction() as session:
         user = _active_user(session, user_id)
         if not user.check_password(old):

@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import Hub, Item, ItemPhoto, User
 from . import images
 from .requests import acts_for_hub
-from .text import clean_line, fold
+from .text import clean_block, clean_line, fold
 
 CATEGORIES = {
     "quan-ao": _l("Quần áo"),
@@ -158,7 +158,7 @@ def checked_fields(f: ItemFields) -> ItemFields:
         raise CatalogError(_l("Vui lòng chọn tình trạng."), "condition")
     if not 1 <= f.quantity <= MAX_QUANTITY:
         raise CatalogError(_l("Số lượng từ 1 đến %(n)s.", n=MAX_QUANTITY), "quantity")
-    description = (f.description or "").replace("\x00", "").strip()[:4000]
+    description = clean_block(f.description, 4000)
     return ItemFields(title, f.category, clean_line(f.size, 32), f.condition, f.quantity,
                       description)
 

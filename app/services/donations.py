@@ -33,7 +33,7 @@ from . import catalog, geo, images
 from .notifications import notify
 from .phones import InvalidPhone, normalize_vn_mobile
 from .requests import acts_for_hub
-from .text import clean_line
+from .text import clean_block, clean_line
 
 MAX_LINES = 5  # things of different kinds in one offer
 
@@ -152,7 +152,7 @@ def validate_offer(hub: Hub, offer: Offer) -> Offer:
     if errors:
         raise DonationError(errors)
     return Offer(hub.id, name, phone, offer.handover, tuple(lines), province, ward, street,
-                 (offer.note or "").replace("\x00", "").strip()[:500], True)
+                 clean_block(offer.note, 500), True)
 
 
 def _by_key(key: str | None) -> Donation | None:

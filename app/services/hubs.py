@@ -19,7 +19,7 @@ from ..models import Hub, HubWard, Item, User
 from ..models.hub import LEVELS
 from . import geo
 from .phones import InvalidPhone, display_phone, normalize_vn_mobile
-from .text import clean_line, fold
+from .text import clean_block, clean_line, fold
 
 LEVEL_LABELS = {"province": _l("Tỉnh Đoàn"), "commune": _l("Đoàn xã/phường"),
                 "base": _l("Đoàn cơ sở")}
@@ -184,7 +184,7 @@ def create_hub(spec: HubSpec, actor_id: int | None = None) -> Hub:
             level=spec.level, holds_stock=spec.holds_stock,
             province_code=province, ward_code=ward, pickup_place=place,
             pickup_hours=clean_line(spec.pickup_hours, 120),
-            description=(spec.description or "").replace("\x00", "").strip()[:4000],
+            description=clean_block(spec.description, 4000),
             contact_phone=contact, zalo_phone=zalo, map_url=map_url,
             weekly_limit=spec.weekly_limit or cfg["HUB_DEFAULT_WEEKLY_LIMIT"],
             delivery_weekday=cfg["HUB_DEFAULT_DELIVERY_WEEKDAY"],
@@ -229,7 +229,7 @@ def _checked_settings(s: HubSettings) -> dict:
         "name": _required(s.name, 160, "name", _l("Cần tên đơn vị.")),
         "pickup_place": _required(s.pickup_place, 255, "pickup_place", _l("Cần nơi nhận đồ.")),
         "pickup_hours": clean_line(s.pickup_hours, 120),
-        "description": (s.description or "").replace("\x00", "").strip()[:4000],
+        "description": clean_block(s.description, 4000),
         "contact_phone": _phone(s.contact_phone, "contact_phone"),
         "zalo_phone": _phone(s.zalo_phone, "zalo_phone"),
         "map_url": check_map_url(s.map_url),

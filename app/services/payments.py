@@ -29,7 +29,7 @@ from .market import SALE_PREFIX, booth_path, sale_for
 from .notifications import notify
 from .orders import CODE_PREFIX, OrderError, order_path, orders_path, owned_order
 from .requests import CODE_ALPHABET
-from .text import fold
+from .text import clean_text, fold, has_hidden
 
 PURPOSE_PREFIX = "GH0D"  # Gian hàng 0 đồng
 # An order or booth sale code anywhere in a description squeezed to capitals and digits (banks drop
@@ -161,13 +161,14 @@ def _text(data: dict, key: str, max_len: int, required: bool = True) -> str:
     value = data.get(key)
     if isinstance(value, int) and not isinstance(value, bool) and key == "id":
         value = str(value)
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise PayloadError(_l("Trường “%(key)s” phải là chuỗi ký tự không rỗng.", key=key))
-    if len(value) > max_len:
+    if isinstance(value, str) and len(value) > max_len:
         raise PayloadError(_l("Trường “%(key)s” dài quá %(n)s ký tự.", key=key, n=max_len))
-    if "\x00" in value:  # no text column takes it (PostgreSQL refuses the whole statement)
+    if key == "id" and isinstance(value, str) and has_hidden(value):  # refused, not changed
         raise PayloadError(_l("Trường “%(key)s” chứa ký tự không hợp lệ.", key=key))
-    return value.strip()
+    value = clean_text(value)  # the same cleaning as every form's text (NUL, bidi, NFC, ...)
+    if not isinstance(value, str) or (required and not value):
+        raise PayloadError(_l("Trường “%(key)s” phải là chuỗi ký tự không rỗng.", key=key))
+    return value
 
 
 def parse_bank_payload(raw: bytes) -> BankPayload:

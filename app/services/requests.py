@@ -78,10 +78,15 @@ class RequestError(Exception):
 
 
 class OutOfStock(RequestError):
-    def __init__(self, item: Item):
+    """None of the items asked for has a unit left (or is still listed): nothing is recorded."""
+
+    def __init__(self, items: list[Item]):
         super().__init__(_l("Rất tiếc, “%(title)s” vừa hết. Bạn có thể đăng ký chờ.",
-                            title=item.title), "items")
-        self.item_id = item.id
+                            title=items[0].title) if len(items) == 1 else
+                         _l("Rất tiếc, các món bạn chọn vừa hết. Bạn có thể đăng ký chờ."),
+                         "items")
+        self.item_ids = [i.id for i in items]
+        self.item_id = self.item_ids[0]
 
 
 class LimitReached(RequestError):
@@ -283,17 +288,19 @@ def _lock_user(user_id: int) -> None:
 
 def _create(user_id: int, hub: Hub, items: list[Item], d: Delivery, today: date,
             idempotency_key: str | None = None) -> ItemRequest:
-    """Checks fairness, reserves stock and records the request; the caller holds _lock_user."""
-    ids = [i.id for i in items]
-    if open_item_ids(user_id, ids):
+    """Checks fairness, reserves stock and records the request; the caller holds _lock_user.
+
+    An item with no unit left, or unlisted, is left out (the request's lines are those taken);
+    OutOfStock when that leaves nothing. The weekly limit counts the items taken."""
+    if open_item_ids(user_id, [i.id for i in items]):
         raise RequestError(_l("Bạn đã yêu cầu món này rồi: mỗi bạn chỉ nhận 1 món cùng loại."),
                            "items")
+    ids = [i.id for i in items if _reserve(i.id)]  # rolled back with the rest on an error
+    if not ids:
+        raise OutOfStock(items)
     used = items_this_week(user_id, hub.id, today)
-    if used + len(items) > hub.weekly_limit:
+    if used + len(ids) > hub.weekly_limit:
         raise LimitReached(hub.weekly_limit, used, week_window(today)[1])
-    for item in items:
-        if not _reserve(item.id):
-            raise OutOfStock(item)
     code = new_code()
     while db.session.scalar(select(ItemRequest.id).where(ItemRequest.code == code)):
         code = new_code()
@@ -321,7 +328,9 @@ def submit_request(user_id: int, hub_id: int, item_ids: list[int], delivery: Del
                    idempotency_key: str | None = None, today: date | None = None) -> ItemRequest:
     """Record a student's request for items of one hub. Raises RequestError (nothing saved).
 
-    A second call with the same idempotency key returns the first request (double submit).
+    Items sold out or unlisted since the student chose them are left out: the request holds the
+    others (its lines), OutOfStock when none is left. A second call with the same idempotency key
+    returns the first request (double submit).
     """
     item_ids = list(dict.fromkeys(item_ids))
     today = today or local_today()

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..models import ItemRequest, OneTimeCode, User
 from ..models.base import utcnow
 from . import sessions
+from .accounts import new_password_problem
 from .phones import InvalidPhone, normalize_vn_mobile
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read out on the phone
@@ -129,8 +130,8 @@ def redeem(phone: str, code: str, new_password: str) -> int:
     """The student sets a new password with their code: every session of the account ends (the
     caller signs them in fresh). Returns the user id; raises ResetError, changing nothing but the
     count of wrong tries."""
-    if len(new_password) < 8:
-        raise ResetError(_l("Mật khẩu cần ít nhất 8 ký tự."), "password")
+    if problem := new_password_problem(new_password):
+        raise ResetError(problem, "password")
     try:
         phone = normalize_vn_mobile(phone)
     except InvalidPhone as exc:

@@ -17,7 +17,7 @@ from ..models.base import utcnow
 from . import images, vietqr
 from .catalog import MAX_PHOTOS
 from .notifications import notify
-from .text import clean_line, fold
+from .text import clean_block, clean_line, fold
 
 PRODUCT_CATEGORIES = {
     "nong-san": _l("Nông sản, đặc sản"),
@@ -87,7 +87,7 @@ def checked_vendor_fields(f: VendorFields) -> VendorFields:
     if not holder:
         raise VendorError(_l("Vui lòng nhập tên chủ tài khoản như trên thẻ ngân hàng."),
                           "account_holder")
-    return VendorFields(name, bin_, account, holder, (f.story or "").strip()[:4000])
+    return VendorFields(name, bin_, account, holder, clean_block(f.story, 4000))
 
 
 def _organizer_ids(hub_id: int) -> list[int]:
@@ -232,7 +232,7 @@ def checked_product_fields(f: ProductFields) -> ProductFields:
     links = tuple(dict.fromkeys(checked_link(u) for u in f.links if u.strip()))
     if len(links) > MAX_LINKS:
         raise VendorError(_l("Tối đa %(n)s liên kết.", n=MAX_LINKS), "links")
-    description = (f.description or "").replace("\x00", "").strip()[:4000]  # no NUL in text
+    description = clean_block(f.description, 4000)
     return ProductFields(name, f.category, f.price, f.stock, description, links)
 
 

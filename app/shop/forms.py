@@ -5,19 +5,17 @@ consent, idempotency key) with pickup or post only, plus one quantity per produc
 """
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SearchField, SelectField
 
-from ..forms import choices, id_or_none
+from ..forms import BaseForm, choices, id_or_none
 from ..requests.forms import DeliveryForm
 from ..services.orders import MAX_QUANTITY, METHOD_LABELS, METHODS
-from ..services.text import clean_line
 from ..services.vendors import PRODUCT_CATEGORIES, ProductQuery
 from ..store.forms import MAX_PAGE
 from ..vendors.forms import WholeNumberField
 
 
-class ProductFilterForm(FlaskForm):
+class ProductFilterForm(BaseForm):
     """Search and filters of the start-up catalog (GET, no CSRF); bad values are ignored."""
 
     class Meta:
@@ -36,7 +34,7 @@ class ProductFilterForm(FlaskForm):
 
     def query(self, page: int) -> ProductQuery:
         category = self.category.data if self.category.data in PRODUCT_CATEGORIES else ""
-        return ProductQuery(q=clean_line(self.q.data, 100), category=category,
+        return ProductQuery(q=(self.q.data or "")[:100], category=category,
                             hub_id=self.hub.data, available_only=bool(self.available.data),
                             page=min(max(page, 1), MAX_PAGE))
 

@@ -1,10 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -20,7 +18,7 @@ from wtforms.validators import (
     NumberRange,
 )
 
-from ..forms import PlainSelect, choices, id_or_none
+from ..forms import BaseForm, PlainSelect, SubForm, choices, id_or_none
 from ..services.catalog import (
     CATEGORIES,
     CONDITIONS,
@@ -30,12 +28,11 @@ from ..services.catalog import (
     ItemFields,
 )
 from ..services.inventory import SHOW_CHOICES, StaffQuery
-from ..services.text import clean_line
 
 MAX_PAGE = 10_000
 
 
-class CatalogFilterForm(FlaskForm):
+class CatalogFilterForm(BaseForm):
     """The catalog's search and filters (GET, no CSRF); bad values are ignored, never an error."""
 
     class Meta:
@@ -56,8 +53,8 @@ class CatalogFilterForm(FlaskForm):
 
     def query(self, page: int, hub_id: int | None = None) -> CatalogQuery:
         return CatalogQuery(
-            q=clean_line(self.q.data, 100), category=self.category.data or "",
-            size=clean_line(self.size.data, 32), hub_id=hub_id or self.hub.data,
+            q=(self.q.data or "")[:100], category=self.category.data or "",
+            size=(self.size.data or "")[:32], hub_id=hub_id or self.hub.data,
             available_only=bool(self.available.data), page=min(max(page, 1), MAX_PAGE),
         )
 
@@ -74,7 +71,7 @@ class PhotosField(MultipleFileField):
         return [f for f in self.data or [] if f and f.filename]
 
 
-class PhotoEntry(Form):
+class PhotoEntry(SubForm):
     """One photo an item already has, on its edit form: where it goes, or that it goes."""
     photo_id = HiddenField(filters=[id_or_none])
     position = SelectField(_l("Thứ tự"), coerce=id_or_none, validate_choice=False,
@@ -82,7 +79,7 @@ class PhotoEntry(Form):
     remove = BooleanField(_l("Bỏ ảnh này"))
 
 
-class ItemForm(FlaskForm):
+class ItemForm(BaseForm):
     """Listing a new item, and editing one (`for_edit`: no hub, the item's photos to order)."""
 
     hub_id = SelectField(_l("Điểm phát"), coerce=int)
@@ -137,7 +134,7 @@ class ItemForm(FlaskForm):
         )
 
 
-class StaffItemsForm(FlaskForm):
+class StaffItemsForm(BaseForm):
     """The staff's list of a hub's items (GET, no CSRF; bad values are ignored)."""
 
     class Meta:
@@ -153,10 +150,10 @@ class StaffItemsForm(FlaskForm):
 
     def query(self, hub_id: int, page: int) -> StaffQuery:
         show = self.show.data if self.show.data in SHOW_CHOICES else "all"
-        return StaffQuery(hub_id, clean_line(self.q.data, 100), show,
+        return StaffQuery(hub_id, (self.q.data or "")[:100], show,
                           min(max(page, 1), MAX_PAGE))
 
     def url_args(self, hub_id: int) -> dict:
-        args = {"hub": hub_id, "q": clean_line(self.q.data, 100),
+        args = {"hub": hub_id, "q": (self.q.data or "")[:100],
                 "show": self.show.data if self.show.data in ("listed", "unlisted") else None}
         return {k: v for k, v in args.items() if v}

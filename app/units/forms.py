@@ -3,7 +3,6 @@ wards its volunteers deliver to."""
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -14,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from ..forms import PlainSelect, ShowsErrors, choices, id_or_none
+from ..forms import BaseForm, PlainSelect, ShowsErrors, choices, id_or_none
 from ..services import geo
 from ..services.hubs import LEVEL_LABELS, LIMITS, WEEKDAYS, HubSettings, HubSpec, child_levels
 
@@ -53,7 +52,7 @@ class ContactFields:
                    "placeholder": "https://maps.app.goo.gl/…"})
 
 
-class NewUnitForm(ContactFields, ShowsErrors, FlaskForm):
+class NewUnitForm(ContactFields, ShowsErrors, BaseForm):
     parent_id = SelectField(_l("Thuộc đơn vị"), coerce=id_or_none, validate_choice=False)
     level = SelectField(_l("Cấp"), choices=choices(LEVEL_LABELS.items()), default="base")
     holds_stock = BooleanField(_l("Giữ và phát đồ (điểm phát)"), default=True)
@@ -80,7 +79,7 @@ def _weekday_choices():
     return choices(enumerate(WEEKDAYS))
 
 
-class UnitForm(ContactFields, ShowsErrors, FlaskForm):
+class UnitForm(ContactFields, ShowsErrors, BaseForm):
     description = TextAreaField(_l("Giới thiệu"), validators=[
         Length(max=4000, message=_l("Tối đa 4000 ký tự."))], render_kw={"rows": 4})
     holds_stock = BooleanField(_l("Giữ và phát đồ (điểm phát)"))
@@ -98,12 +97,12 @@ class UnitForm(ContactFields, ShowsErrors, FlaskForm):
                              "retention_days", _l("Vui lòng nhập số ngày."))
 
     def validate_cutoff_time(self, field) -> None:
-        if field.data and not _TIME.fullmatch(field.data.strip()):
+        if field.data and not _TIME.fullmatch(field.data):
             from wtforms.validators import ValidationError
             raise ValidationError(_l("Giờ chốt viết như 20:00."))
 
     def cutoff_minutes(self) -> int:
-        hours, minutes = _TIME.fullmatch(self.cutoff_time.data.strip()).groups()
+        hours, minutes = _TIME.fullmatch(self.cutoff_time.data).groups()
         return int(hours) * 60 + int(minutes)
 
     def field_name(self, name: str) -> str:
@@ -129,7 +128,7 @@ class UnitForm(ContactFields, ShowsErrors, FlaskForm):
             retention_days=self.retention_days.data, holds_stock=bool(self.holds_stock.data))
 
 
-class WardsForm(ShowsErrors, FlaskForm):
+class WardsForm(ShowsErrors, BaseForm):
     """The wards the unit's volunteers deliver to: checkboxes named "wards" (the template draws
     them from the province's list)."""
     wards = SelectMultipleField(_l("Phường/xã giao hàng"), coerce=id_or_none,

@@ -7,13 +7,12 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import HiddenInput, TextInput
 
-from ..forms import ShowsErrors, choices, id_or_none
+from ..forms import BaseForm, ShowsErrors, choices, id_or_none
 from ..services import vietqr
 from ..services.vendors import PRODUCT_CATEGORIES, ProductFields, VendorFields
 from ..store.forms import PhotosField
@@ -34,7 +33,7 @@ class WholeNumberField(IntegerField):
     def process_formdata(self, valuelist):
         if not valuelist:
             return
-        raw = valuelist[0].strip()
+        raw = valuelist[0]
         if self.money:
             raw = _MONEY_NOISE.sub("", raw)
         self.data = int(raw) if _WHOLE.fullmatch(raw) else None
@@ -44,7 +43,7 @@ class WholeNumberField(IntegerField):
 
 
 
-class VendorApplicationForm(ShowsErrors, FlaskForm):
+class VendorApplicationForm(ShowsErrors, BaseForm):
     hub_id = SelectField(_l("Điểm phát (cơ sở Đoàn) bạn bán cùng"), coerce=id_or_none,
                          validate_choice=False)
     business_name = StringField(_l("Tên cơ sở kinh doanh"), validators=[
@@ -76,13 +75,13 @@ class VendorApplicationForm(ShowsErrors, FlaskForm):
         return self.photo.data if self.photo.data and self.photo.data.filename else None
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(BaseForm):
     decision = StringField()  # the button pressed: 'approve' or 'reject'
     reason = StringField(_l("Lý do từ chối"), validators=[
         Length(max=255, message=_l("Tối đa 255 ký tự."))])
 
 
-class ProductForm(ShowsErrors, FlaskForm):
+class ProductForm(ShowsErrors, BaseForm):
     name = StringField(_l("Tên sản phẩm"), validators=[
         DataRequired(_l("Vui lòng nhập tên sản phẩm.")),
         Length(max=160, message=_l("Tên quá dài (tối đa 160 ký tự)."))])
