@@ -1,14 +1,13 @@
 """The organizers' form to invite someone to a unit."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, TelField
 from wtforms.validators import Length, ValidationError
 
-from ..forms import ShowsErrors, choices
+from ..forms import BaseForm, ShowsErrors, choices
 from ..services.people import ROLE_LABELS
 
 
-class InviteForm(ShowsErrors, FlaskForm):
+class InviteForm(ShowsErrors, BaseForm):
     # Any role name is passed on: the service answers one that may not be granted (a 403).
     role = SelectField(_l("Vai trò"), choices=choices(ROLE_LABELS.items()), default="volunteer",
                        validate_choice=False)
