@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from limits import parse
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import write_transaction
@@ -70,17 +71,21 @@ def register(name: str, phone: str, password: str, roles=("student",),
         raise AccountError(_l("Vui lòng nhập họ tên."), "name")
     if len(password) < 8:
         raise AccountError(_l("Mật khẩu cần ít nhất 8 ký tự."), "password")
-    with write_transaction() as session:
-        if find_by_phone(phone):
-            raise AccountError(_l("Số điện thoại này đã có tài khoản. Hãy đăng nhập."), "phone")
-        user = User(name=name, phone=phone)
-        user.set_password(password)
-        for role in roles:
-            if role not in ROLES:
-                raise AccountError(f"Unknown role {role}")
-            scoped = hub_id if role in ("volunteer", "organizer", "vendor") else None
-            user.roles.append(UserRole(role=role, hub_id=scoped))
-        session.add(user)
+    taken = AccountError(_l("Số điện thoại này đã có tài khoản. Hãy đăng nhập."), "phone")
+    try:
+        with write_transaction() as session:
+            if find_by_phone(phone):
+                raise taken
+            user = User(name=name, phone=phone)
+            user.set_password(password)
+            for role in roles:
+                if role not in ROLES:
+                    raise AccountError(f"Unknown role {role}")
+                scoped = hub_id if role in ("volunteer", "organizer", "vendor") else None
+                user.roles.append(UserRole(role=role, hub_id=scoped))
+            session.add(user)
+    except IntegrityError as exc:  # the same phone at the same moment (PostgreSQL): UNIQUE
+        raise taken from exc
     return user
 
 
@@ -182,14 +187,18 @@ def change_phone(user_id: int, phone: str, keep_token: str | None) -> None:
         phone = normalize_vn_mobile(phone)
     except InvalidPhone as exc:
         raise AccountError(str(exc), "phone") from exc
-    with write_transaction() as session:
-        user = _active_user(session, user_id)
-        if user.phone == phone:
-            return
-        if find_by_phone(phone):
-            raise AccountError(_l("Số điện thoại này đã có tài khoản."), "phone")
-        user.phone = phone
-        sessions.end_all(session, user_id, keep_token=keep_token)
+    taken = AccountError(_l("Số điện thoại này đã có tài khoản."), "phone")
+    try:
+        with write_transaction() as session:
+            user = _active_user(session, user_id)
+            if user.phone == phone:
+                return
+            if find_by_phone(phone):
+                raise taken
+            user.phone = phone
+            sessions.end_all(session, user_id, keep_token=keep_token)
+    except IntegrityError as exc:  # taken by a registration at the same moment (PostgreSQL)
+        raise taken from exc
 
 
 def change_password(user_id: int, old: str, new: str, keep_token: str | None) -> None:
