@@ -2,8 +2,10 @@
 (with the time it ends), a right password or a reset ends the count; and every login checks one
 password hash, a dummy one for a phone without an account, so both answer in the same time."""
 import json
+import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -61,7 +63,8 @@ from app.services import resets
 from tests import factories
 app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sys.argv[1],
                   "SERVER_NAME": "localhost", "RATELIMIT_ENABLED": True,
-                  "RATELIMIT_STORAGE_URI": "memory://", "WTF_CSRF_ENABLED": False,
+                  "RATELIMIT_STORAGE_URI": sys.argv[2], "RATELIMIT_KEY_PREFIX": sys.argv[3],
+                  "WTF_CSRF_ENABLED": False,
                   "LOGIN_RATE_LIMIT": "1000 per minute",
                   "LOGIN_PHONE_FAILURE_LIMIT": "3 per 15 minutes"})
 with app.app_context():
@@ -106,8 +109,15 @@ print(json.dumps(out))
 """
 
 
-def test_wrong_passwords_of_one_phone_from_many_addresses_lock_it_for_a_while(tmp_path):
-    run = subprocess.run([sys.executable, "-c", LOCK, f"sqlite:///{tmp_path / 'lock.db'}"],
+@pytest.mark.parametrize("storage", ["file", "redis"])
+def test_wrong_passwords_of_one_phone_from_many_addresses_lock_it_for_a_while(tmp_path, storage):
+    """In the limiter's storage: the SQLite file of the default install, or Redis."""
+    if storage == "redis" and not os.environ.get("TEST_REDIS_URL"):
+        pytest.skip("TEST_REDIS_URL not set")
+    uri = os.environ["TEST_REDIS_URL"] if storage == "redis" else \
+        f"sqlite:///{tmp_path / 'limits.sqlite'}"
+    run = subprocess.run([sys.executable, "-c", LOCK, f"sqlite:///{tmp_path / 'lock.db'}", uri,
+                          f"test-{uuid.uuid4().hex[:8]}"],
                          capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
