@@ -17,7 +17,11 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
-    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    # The limiter's counters: Redis when set (shared across machines), else a SQLite file of this
+    # machine that all its worker processes share (app/ratelimit_storage.py), never one process's
+    # memory. RATELIMIT_STORAGE_URI overrides both (a test's own file, for one).
+    RATELIMIT_STORAGE_URI = (os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL
+                             or f"sqlite:///{INSTANCE_DIR / 'ratelimits.sqlite'}")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
@@ -40,6 +44,9 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # Wrong passwords per phone, from any address: then that phone's logins wait for the window
+    # to end (at most 15 minutes; a password reset ends it at once).
+    LOGIN_PHONE_FAILURE_LIMIT = os.environ.get("LOGIN_PHONE_FAILURE_LIMIT", "10 per 15 minutes")
     # Registration: per phone number, and a generous one per address, so that a whole class on
     # one school Wi-Fi (one address) can register in the same lesson.
     REGISTER_PHONE_RATE_LIMIT = os.environ.get("REGISTER_PHONE_RATE_LIMIT",
@@ -48,6 +55,7 @@ class Config:
     # Password resets with a code: per address (the wrong tries per phone void the code).
     RESET_RATE_LIMIT = os.environ.get("RESET_RATE_LIMIT", "10 per minute")
     REQUEST_RATE_LIMIT = os.environ.get("REQUEST_RATE_LIMIT", "20 per minute")
+    BANK_WEBHOOK_RATE_LIMIT = os.environ.get("BANK_WEBHOOK_RATE_LIMIT", "600 per minute")
     # The HMAC key of POST /webhooks/bank.
     BANK_WEBHOOK_SECRET = os.environ.get("BANK_WEBHOOK_SECRET", "")
     PREFERRED_URL_SCHEME = "http"
@@ -63,6 +71,7 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
     RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"  # tests that enable limits never count in instance/
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
 
 

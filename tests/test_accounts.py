@@ -224,3 +224,16 @@ def test_new_pages_render_with_unique_ids(client, db, login_as):
     assert client.post("/tai-khoan/ma-khoi-phuc/cap",
                        data={"phone": student.phone}).status_code == 200
     assert client.post("/tai-khoan/ma-khoi-phuc/cap", data={"phone": "0912"}).status_code == 422
+
+
+def test_one_phone_registered_eight_times_at_once_makes_one_account(app, db):
+    """Registrations racing with one phone: one account, the others are told it exists (on
+    PostgreSQL the UNIQUE constraint decides, never a 500)."""
+    from app.services import accounts
+    from tests.threads import run_together
+    results, errors = run_together(app, lambda i: accounts.register(
+        f"Học sinh {i}", "0977 000 222", "bi-mat-999").id, 8)
+    assert len(results) == 1 and len(errors) == 7, errors[:3]
+    assert all(isinstance(e, accounts.AccountError) and e.field == "phone" for e in errors)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash
 
 from app.extensions import db as _db
 from app.models import Booth, MarketEvent, Transfer, Wallet
@@ -284,7 +285,38 @@ def test_a_good_pin_resets_the_count_of_wrong_ones(event, booth, card):
         wallets.pay_by_card(card, booth.id, "0000", 1_000, wallets.new_key())
 
 
+def test_a_right_pin_ends_the_count_even_when_the_payment_is_refused(event, booth, card):
+    for _ in range(3):
+        with pytest.raises(WalletError):
+            wallets.pay_by_card(card, booth.id, "0000", 1_000, wallets.new_key())
+    with pytest.raises(WalletError, match="không đủ"):
+        wallets.pay_by_card(card, booth.id, "2468", CREDIT + 1_000, wallets.new_key())
+    assert _db.session.get(Wallet, card.id).pin_attempts == 0
+
+
 # ---------------------------------------------------------------- under real threads
+
+def test_wrong_pins_at_twelve_booths_at_once_check_exactly_five(app, event, booth, card,
+                                                                  monkeypatch):
+    """Each try is counted before its PIN is checked: five are checked, the others find the card
+    locked, however the twelve interleave."""
+    checked = []
+
+    def counted(pwhash, pin):
+        checked.append(pin)
+        return check_password_hash(pwhash, pin)
+
+    monkeypatch.setattr(wallets, "check_password_hash", counted)
+    card_id, booth_id = card.id, booth.id
+    _results, errors = run_together(app, lambda i: wallets.pay_by_card(
+        _db.session.get(Wallet, card_id), booth_id, "0000", 1_000, wallets.new_key()), 12)
+    assert len(checked) == wallets.MAX_PIN_ATTEMPTS
+    messages = sorted(str(e.message) for e in errors)
+    assert len(errors) == 12 and all(isinstance(e, WalletError) for e in errors)
+    assert sum("lần thử" in m for m in messages) == 4 and sum("bị khóa" in m for m in messages) == 8
+    _db.session.rollback()  # a fresh read of what the threads wrote
+    assert _db.session.get(Wallet, card_id).pin_attempts == wallets.MAX_PIN_ATTEMPTS
+    assert balance(card_id) == CREDIT
 
 def test_twenty_concurrent_payments_never_overdraw_one_wallet(app, event, booth):
     """A double-spend attempt: 20 payments of 30.000 at once from a 100.000 wallet."""

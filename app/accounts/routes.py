@@ -81,7 +81,11 @@ def _register_again(message: str) -> str:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.phone.data, form.password.data)
+        try:
+            user = accounts.authenticate(form.phone.data, form.password.data)
+        except accounts.AccountLocked as exc:
+            return render_template("accounts/login.html", form=form, too_many=str(exc.message)), \
+                429, {"Retry-After": str(exc.retry_after)}
         if user:
             _start_session(user)
             return redirect(_landing(user), code=303)

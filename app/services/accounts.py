@@ -1,13 +1,31 @@
 """Accounts: registration, login, roles, the profile (name, phone, password) and the signed-in
-devices."""
+devices.
+
+Login guesses are limited per phone as well as per address (the route's limit): the wrong
+passwords of one phone, typed from anywhere, are counted in the limiter's storage (shared by the
+workers of a machine, or Redis across machines); past LOGIN_PHONE_FAILURE_LIMIT that phone waits
+for the end of the window (at most 15 minutes by default), and a password reset or a right
+password ends it. Every login checks one password hash — a dummy one when the phone has no
+account — so a known phone and an unknown one take the same time.
+"""
+import secrets
+from datetime import UTC, datetime
+from functools import cache
+
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from limits import parse
+from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import write_transaction
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import User, UserRole
 from ..models.user import ROLES
 from . import sessions
+from .formatting import local_today, to_local
 from .phones import InvalidPhone, normalize_vn_mobile
 from .text import clean_line, has_hidden
 
@@ -31,6 +49,24 @@ class AccountError(ValueError):
         self.field = field
 
 
+class AccountLocked(AccountError):
+    """Too many wrong passwords for this phone: no password is checked before `until` (UTC)."""
+
+    def __init__(self, until: datetime):
+        local = to_local(until)
+        when = local.strftime("%H:%M") if local.date() == local_today() \
+            else local.strftime("%H:%M %d/%m/%Y")
+        super().__init__(_l("Số điện thoại này đã nhập sai mật khẩu quá nhiều lần. "
+                            "Vui lòng thử lại sau %(time)s.", time=when), "password")
+        self.until = until
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until the phone may try again (the Retry-After header)."""
+        return max(int((self.until - datetime.now(UTC).replace(tzinfo=None)).total_seconds()) + 1,
+                   1)
+
+
 def find_by_phone(phone: str) -> User | None:
     return db.session.scalar(select(User).where(User.phone == phone))
 
@@ -47,27 +83,71 @@ def register(name: str, phone: str, password: str, roles=("student",),
         raise AccountError(_l("Vui lòng nhập họ tên."), "name")
     if problem := new_password_problem(password):
         raise AccountError(problem, "password")
-    with write_transaction() as session:
-        if find_by_phone(phone):
-            raise AccountError(_l("Số điện thoại này đã có tài khoản. Hãy đăng nhập."), "phone")
-        user = User(name=name, phone=phone)
-        user.set_password(password)
-        for role in roles:
-            if role not in ROLES:
-                raise AccountError(f"Unknown role {role}")
-            scoped = hub_id if role in ("volunteer", "organizer", "vendor") else None
-            user.roles.append(UserRole(role=role, hub_id=scoped))
-        session.add(user)
+    taken = AccountError(_l("Số điện thoại này đã có tài khoản. Hãy đăng nhập."), "phone")
+    try:
+        with write_transaction() as session:
+            if find_by_phone(phone):
+                raise taken
+            user = User(name=name, phone=phone)
+            user.set_password(password)
+            for role in roles:
+                if role not in ROLES:
+                    raise AccountError(f"Unknown role {role}")
+                scoped = hub_id if role in ("volunteer", "organizer", "vendor") else None
+                user.roles.append(UserRole(role=role, hub_id=scoped))
+            session.add(user)
+    except IntegrityError as exc:  # the same phone at the same moment (PostgreSQL): UNIQUE
+        raise taken from exc
     return user
 
 
+@cache
+def _dummy_hash() -> str:
+    """A hash of no one's password, made like every user's (the same method and cost)."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def _failure_count(phone: str):
+    """(strategy, item, identifiers) of the wrong passwords of `phone`; None while rate limits
+    are off. A fixed window in the limiter's own storage, whatever strategy the routes use."""
+    if not limiter.enabled:
+        return None
+    item = parse(current_app.config["LOGIN_PHONE_FAILURE_LIMIT"])
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    return FixedWindowRateLimiter(limiter.storage), item, (prefix, "login-failures", phone)
+
+
 def authenticate(phone: str, password: str) -> User | None:
+    """The user of `phone` when `password` is theirs, else None; raises AccountLocked while the
+    phone has had too many wrong passwords. A try is counted before its password is checked (so
+    tries at the same moment in several workers never pass the last slot) and the count ends with
+    a right password."""
     try:
         phone = normalize_vn_mobile(phone)
     except ValueError:
+        phone = None
+    count = _failure_count(phone) if phone else None
+    if count is not None:
+        strategy, item, ids = count
+        if not strategy.hit(item, *ids):
+            reset_at = strategy.get_window_stats(item, *ids).reset_time
+            raise AccountLocked(datetime.fromtimestamp(reset_at, UTC).replace(tzinfo=None))
+    user = find_by_phone(phone) if phone else None
+    if user is None or user.deleted_at is not None:
+        check_password_hash(_dummy_hash(), password)  # as long as a real check: no phone oracle
         return None
-    user = find_by_phone(phone)
-    return user if user and user.deleted_at is None and user.check_password(password) else None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    if count is not None:
+        strategy.clear(item, *ids)
+    return user
+
+
+def clear_login_failures(phone: str) -> None:
+    """A password reset: the phone's wrong passwords are forgotten (it may log in at once)."""
+    if (count := _failure_count(phone)) is not None:
+        strategy, item, ids = count
+        strategy.clear(item, *ids)
 
 
 def set_locale(user_id: int, locale: str) -> None:
@@ -119,14 +199,18 @@ def change_phone(user_id: int, phone: str, keep_token: str | None) -> None:
         phone = normalize_vn_mobile(phone)
     except InvalidPhone as exc:
         raise AccountError(str(exc), "phone") from exc
-    with write_transaction() as session:
-        user = _active_user(session, user_id)
-        if user.phone == phone:
-            return
-        if find_by_phone(phone):
-            raise AccountError(_l("Số điện thoại này đã có tài khoản."), "phone")
-        user.phone = phone
-        sessions.end_all(session, user_id, keep_token=keep_token)
+    taken = AccountError(_l("Số điện thoại này đã có tài khoản."), "phone")
+    try:
+        with write_transaction() as session:
+            user = _active_user(session, user_id)
+            if user.phone == phone:
+                return
+            if find_by_phone(phone):
+                raise taken
+            user.phone = phone
+            sessions.end_all(session, user_id, keep_token=keep_token)
+    except IntegrityError as exc:  # taken by a registration at the same moment (PostgreSQL)
+        raise taken from exc
 
 
 def change_password(user_id: int, old: str, new: str, keep_token: str | None) -> None:

@@ -20,8 +20,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import ItemRequest, OneTimeCode, User
 from ..models.base import utcnow
-from . import sessions
-from .accounts import new_password_problem
+from . import accounts, sessions
 from .phones import InvalidPhone, normalize_vn_mobile
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read out on the phone
@@ -128,9 +127,9 @@ WRONG = _l("Mã khôi phục không đúng, đã hết hạn hoặc đã đượ
 
 def redeem(phone: str, code: str, new_password: str) -> int:
     """The student sets a new password with their code: every session of the account ends (the
-    caller signs them in fresh). Returns the user id; raises ResetError, changing nothing but the
-    count of wrong tries."""
-    if problem := new_password_problem(new_password):
+    caller signs them in fresh), and so does a lock from wrong passwords. Returns the user id;
+    raises ResetError, changing nothing but the count of wrong tries."""
+    if problem := accounts.new_password_problem(new_password):
         raise ResetError(problem, "password")
     try:
         phone = normalize_vn_mobile(phone)
@@ -159,4 +158,5 @@ def redeem(phone: str, code: str, new_password: str) -> int:
             user_id = user.id
     if wrong:
         raise ResetError(WRONG, "code")
+    accounts.clear_login_failures(phone)  # a lock from wrong passwords ends with the reset
     return user_id

@@ -338,25 +338,39 @@ def _locked() -> WalletError:
                           "bàn hỗ trợ để đặt lại mã PIN.", n=MAX_PIN_ATTEMPTS), "pin")
 
 
+def _take_pin_try(wallet_id: int) -> int | None:
+    """Count one PIN try before the PIN is checked: the number of this try, or None when the card
+    is locked. One conditional update, so tries at several booths at once never pass the last."""
+    with write_transaction() as session:
+        taken = session.execute(update(Wallet).where(Wallet.id == wallet_id,
+                                                     Wallet.pin_attempts < MAX_PIN_ATTEMPTS)
+                                .values(pin_attempts=Wallet.pin_attempts + 1)
+                                .execution_options(synchronize_session=False)).rowcount
+        tries = session.scalar(select(Wallet.pin_attempts).where(Wallet.id == wallet_id))
+    return tries if taken else None
+
+
+def _clear_pin_tries(wallet_id: int) -> None:
+    with write_transaction() as session:
+        session.execute(update(Wallet).where(Wallet.id == wallet_id).values(pin_attempts=0)
+                        .execution_options(synchronize_session=False))
+
+
 def pay_by_card(wallet: Wallet, booth_id: int, pin: str, amount: int, key: str, note: str = "",
                 actor_id: int | None = None, now: datetime | None = None) -> Transfer:
-    """The booth scanned a card (see read_card) and the participant typed their PIN. A wrong PIN
-    is counted (and the count kept); after MAX_PIN_ATTEMPTS in a row the card is locked until the
-    desk sets a new PIN. Raises WalletError; nothing moves then."""
+    """The booth scanned a card (see read_card) and the participant typed their PIN. Every try
+    is counted before the PIN is checked, and a right PIN ends the count; after MAX_PIN_ATTEMPTS
+    wrong ones in a row the card is locked until the desk sets a new PIN — exactly that many are
+    checked, even at several booths at once. Raises WalletError; nothing moves then."""
     amount, key = checked_amount(amount), _checked_key(key)
     if done := _by_key(key, "payment", wallet.id, booth_id=booth_id):  # a retry of a paid one
         return done
     if not _PIN.fullmatch(pin or ""):
         raise WalletError(_l("Mã PIN gồm đúng 4 chữ số."), "pin")
-    if wallet.pin_attempts >= MAX_PIN_ATTEMPTS:
+    tries = _take_pin_try(wallet.id)
+    if tries is None:
         raise _locked()
     if not check_password_hash(wallet.pin_hash or "", pin):  # slow on purpose: outside the lock
-        with write_transaction() as session:
-            session.execute(update(Wallet).where(Wallet.id == wallet.id,
-                                                 Wallet.pin_attempts < MAX_PIN_ATTEMPTS)
-                            .values(pin_attempts=Wallet.pin_attempts + 1)
-                            .execution_options(synchronize_session=False))
-            tries = session.scalar(select(Wallet.pin_attempts).where(Wallet.id == wallet.id))
         if tries >= MAX_PIN_ATTEMPTS:
             raise _locked()
         left = MAX_PIN_ATTEMPTS - tries
@@ -366,16 +380,17 @@ def pay_by_card(wallet: Wallet, booth_id: int, pin: str, amount: int, key: str, 
 
     def work() -> Transfer:
         event_id, to_id, _used = _receiving_wallet(booth_id, wallet.id, key)
-        if db.session.scalar(select(Wallet.pin_attempts).where(Wallet.id == wallet.id)) \
-                >= MAX_PIN_ATTEMPTS:  # locked by a wrong PIN typed meanwhile at another booth
-            raise _locked()
         transfer = _transfer(event_id, "payment", wallet.id, to_id, amount, key, now,
                              via="card", note=clean_line(note, 200), actor_id=actor_id)
         db.session.execute(update(Wallet).where(Wallet.id == wallet.id).values(pin_attempts=0)
                            .execution_options(synchronize_session=False))
         return transfer
 
-    return _once(key, work, kind="payment", from_id=wallet.id, booth_id=booth_id)
+    try:
+        return _once(key, work, kind="payment", from_id=wallet.id, booth_id=booth_id)
+    except WalletError:
+        _clear_pin_tries(wallet.id)  # the PIN was right even if the payment is refused
+        raise
 
 
 # ---------------------------------------------------------------- refunds

@@ -13,12 +13,9 @@ from ..services import payments
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
-RATE_LIMIT = "600 per minute"
-
-
 @bp.post("/bank")
 @csrf.exempt
-@limiter.limit(RATE_LIMIT)
+@limiter.limit(lambda: current_app.config["BANK_WEBHOOK_RATE_LIMIT"])
 def bank():
     raw = request.get_data()
     if not payments.verify_signature(raw, request.headers.get("X-Signature"),
