@@ -26,20 +26,20 @@ _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _INVISIBLE = "\u200b\u2060-\u2064\ufeff"
 # Control characters but tab, LF and CR (they are whitespace, handled per kind of field).
 _HIDDEN = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}{_INVISIBLE}\ud800-\udfff]")
-_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
-_TRAILING = re.compile(r"[^\S\n]+$", re.MULTILINE)
 
 
 def clean_text(text, multiline: bool = False):
     """A text as typed, cleaned (see the module's doc); anything but a str is returned as is."""
     if not isinstance(text, str):
         return text
+    if not (text.isascii() and text.isprintable()):  # else nothing to remove or compose
+        if multiline:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            text = text.replace("\u2028", "\n").replace("\u2029", "\n")
+        text = unicodedata.normalize("NFC", _HIDDEN.sub("", text))
     if multiline:
-        text = _BREAKS.sub("\n", text)
-    text = unicodedata.normalize("NFC", _HIDDEN.sub("", text))
-    if multiline:
-        return _TRAILING.sub("", text).strip()
-    return _SPACES.sub(" ", text).strip()
+        return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+    return " ".join(text.split())
 
 
 def has_hidden(text: str) -> bool:
