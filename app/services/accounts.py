@@ -9,6 +9,7 @@ password ends it. Every login checks one password hash — a dummy one when the 
 account — so a known phone and an unknown one take the same time.
 """
 import secrets
+import unicodedata
 from datetime import UTC, datetime
 from functools import cache
 
@@ -136,8 +137,8 @@ def authenticate(phone: str, password: str) -> User | None:
     if user is None or user.deleted_at is not None:
         check_password_hash(_dummy_hash(), password)  # as long as a real check: no phone oracle
         return None
-    if not check_password_hash(user.password_hash, password):
-        return None
+    if not check_password_hash(user.password_hash, unicodedata.normalize("NFC", password)):
+        return None  # passwords are hashed in NFC (User.set_password)
     if count is not None:
         strategy.clear(item, *ids)
     return user
