@@ -50,6 +50,10 @@ class Config:
     REQUEST_RATE_LIMIT = os.environ.get("REQUEST_RATE_LIMIT", "20 per minute")
     # The HMAC key of POST /webhooks/bank.
     BANK_WEBHOOK_SECRET = os.environ.get("BANK_WEBHOOK_SECRET", "")
+    # SePay's webhook "API Key" (POST /webhooks/sepay) and Casso's webhook checksum key (POST
+    # /webhooks/casso); a route whose key is empty answers 404.
+    SEPAY_API_KEY = os.environ.get("SEPAY_API_KEY", "")
+    CASSO_CHECKSUM_KEY = os.environ.get("CASSO_CHECKSUM_KEY", "")
     PREFERRED_URL_SCHEME = "http"
 
 
