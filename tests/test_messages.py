@@ -2,6 +2,7 @@
 sender through eSMS or Zalo ZNS (local fake servers checking each request exactly), each message
 exactly once through errors, time-outs, 429s, concurrent workers and a killed sender."""
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -92,7 +93,9 @@ def test_an_unknown_template_or_language(db):
     assert enqueue(db.session, PHONE, "request_approved", PARAMS, "fr", "k2").language == "vi"
 
 
-def test_the_console_provider_logs_the_message_in_its_language(db, caplog):
+def test_the_console_provider_logs_the_message_in_its_language(db, caplog, monkeypatch):
+    # Alembic's logging.fileConfig (tests/test_migrations.py) disables the loggers it finds.
+    monkeypatch.setattr(logging.getLogger("gianhang.messages"), "disabled", False)
     queue(1, lang="en")
     with caplog.at_level("INFO", logger="gianhang.messages"):
         batch = sender.send_due(providers.ConsoleProvider(), now=T0)
