@@ -6,11 +6,12 @@ from sqlalchemy import select
 
 from app.extensions import db as _db
 from app.models import OutboundMessage
-from app.services import handover
+from app.services import handover, privacy
 from app.services import requests as req_svc
 from app.services.messages import providers, sender
 from tests.factories import make_hub, make_item, make_user
 from tests.test_handover import in_run, stop_of
+from tests.test_privacy import age, deliver, submit
 from tests.test_requests_service import PICKUP, POST_HN
 from tests.test_vendors import text
 
@@ -73,3 +74,20 @@ def test_staff_see_the_messages_of_a_request_and_the_student_does_not(client, db
     assert "Đã gửi đi" in page and "Đang chờ gửi" in page and "1 lần thử" in page
     login_as(user=student)
     assert "Tin nhắn đến điện thoại" not in text(client.get(f"/yeu-cau/{req.id}"))
+
+
+def test_the_privacy_purge_erases_the_phone_of_a_requests_sent_messages(db):
+    hub = make_hub()
+    volunteer = make_user(roles=("volunteer",), hub=hub)
+    old, recent = submit(hub, "Áo"), submit(hub, "Quần")
+    for req in (old, recent):
+        deliver(req, volunteer)
+    sender.send_due(providers.ConsoleProvider())
+    req_svc.change_status(volunteer.id, submit(hub, "Mũ").id, "approved")  # queued, open
+    age(old, 31)
+    privacy.purge()
+    by_request = {}
+    for m in _db.session.scalars(select(OutboundMessage)):
+        by_request.setdefault(m.request_id, set()).add(m.phone)
+    assert by_request.pop(old.id) == {""}
+    assert all(phones == {"+84912345678"} for phones in by_request.values())
