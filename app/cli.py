@@ -169,8 +169,14 @@ def register(app: Flask) -> None:
                   help="Seconds to wait when nothing is due (with --loop).")
     def messages_send(loop, batch_size, interval):
         """Send the messages that are due (one batch; cron-friendly), or keep sending."""
+        import logging
         import time
         from datetime import timedelta
+
+        log = logging.getLogger("gianhang.messages")
+        if not log.handlers:  # the console provider writes here: show it on the terminal
+            log.addHandler(logging.StreamHandler())
+            log.setLevel(logging.INFO)
 
         from .services.messages import providers, sender
         provider = providers.from_config(app.config)
