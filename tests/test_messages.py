@@ -4,6 +4,7 @@ exactly once through errors, time-outs, 429s, concurrent workers and a killed se
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -49,10 +50,10 @@ def zns_provider(gateway, timeout=2.0) -> ZnsProvider:
     return ZnsProvider("oa-token-1", ZNS_TEMPLATES, url=gateway.url, timeout=timeout)
 
 
-def queue(n=1, template="request_approved", lang="vi", prefix="req") -> list[str]:
+def queue(n=1, template="request_approved", lang="vi", prefix="req", params=PARAMS) -> list[str]:
     keys = [f"{prefix}:{i}:{template}" for i in range(n)]
     for key in keys:
-        enqueue(_db.session, PHONE, template, PARAMS, lang, key)
+        enqueue(_db.session, PHONE, template, params, lang, key)
     _db.session.commit()
     return keys
 
@@ -81,15 +82,19 @@ def test_a_message_is_part_of_the_callers_transaction(db):
 
 def test_the_same_key_twice_is_one_message(db):
     first = enqueue(db.session, PHONE, "request_approved", PARAMS, "vi", "k1")
-    again = enqueue(db.session, PHONE, "request_rejected", {"reason": "x"}, "en", "k1")
+    again = enqueue(db.session, PHONE, "request_rejected", {**PARAMS, "reason": "x"}, "en", "k1")
     db.session.commit()
     assert first.id == again.id and again.template == "request_approved"
     assert len(db.session.scalars(select(OutboundMessage)).all()) == 1
 
 
-def test_an_unknown_template_or_language(db):
+def test_an_unknown_template_or_language_and_only_the_texts_parameters(db):
     with pytest.raises(KeyError):
         enqueue(db.session, PHONE, "no_such_template", {}, "vi", "k")
+    with pytest.raises(KeyError):
+        enqueue(db.session, PHONE, "request_rejected", PARAMS, "vi", "k")  # no reason
+    kept = enqueue(db.session, PHONE, "request_approved", {**PARAMS, "reason": "x"}, "vi", "k1")
+    assert kept.params == PARAMS
     assert enqueue(db.session, PHONE, "request_approved", PARAMS, "fr", "k2").language == "vi"
 
 
@@ -190,13 +195,14 @@ def test_an_unreachable_gateway_is_retried(db):
 # ---------------------------------------------------------------- Zalo ZNS
 
 def test_zns_request_is_exactly_as_documented(db, zns):
-    key = queue(1, template="request_ready", lang="en")[0]
+    key = queue(1, template="request_ready", lang="en", params={**PARAMS, "place": "Phòng Đoàn"})[0]
     sender.send_due(zns_provider(zns), now=T0)
     [request] = zns.requests
     assert request["path"] == ZNS_PATH
     assert request["headers"]["access_token"] == "oa-token-1"
     assert request["body"] == {"phone": "84912345678", "template_id": "301002",
-                               "template_data": PARAMS, "tracking_id": short_key(key, 48)}
+                               "template_data": {**PARAMS, "place": "Phòng Đoàn"},
+                               "tracking_id": short_key(key, 48)}
     m = message(key)
     assert (m.status, m.provider_id) == ("sent", "zmsg-1")
 
@@ -314,5 +320,7 @@ def test_every_text_is_one_sms_and_says_who_sends_it(app, key, language):
         assert templates.gsm7_length(text) <= templates.SMS_LIMIT, (len(text), text)
         assert text.startswith("Gian hang 0 dong - Doan truong THPT Nguyen V..."), text
         assert templates.render_sms(key, LONGEST, language) == text
+        used = set(re.findall(r"%\((\w+)\)s", str(templates.TEMPLATES[key])))
+        assert used == set(templates.PARAMS[key])  # the texts take exactly their parameters
         if language == "en":
             assert text != templates.unaccented(templates.render(key, LONGEST, "vi"))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...models import OutboundMessage
 from ...models.base import utcnow
-from .templates import TEMPLATES, render
+from .templates import PARAMS, TEMPLATES, render
 
 LANGUAGES = ("vi", "en")
 
@@ -22,10 +22,12 @@ LANGUAGES = ("vi", "en")
 def enqueue(session: Session, phone: str, key: str, params: dict, lang: str | None,
             idem_key: str, request_id: int | None = None) -> OutboundMessage:
     """Queue message `key` with `params` to `phone` (E.164) in language `lang`; the row with
-    `idem_key` (the new one, or the one queued before under that key)."""
+    `idem_key` (the new one, or the one queued before under that key). Only the parameters the
+    text takes are kept; a missing one is a KeyError."""
     if key not in TEMPLATES:
         raise KeyError(key)
-    values = dict(phone=phone, template=key, params={k: str(v) for k, v in params.items()},
+    kept = {name: str(params[name]) for name in PARAMS[key]}
+    values = dict(phone=phone, template=key, params=kept,
                   language=lang if lang in LANGUAGES else "vi", idempotency_key=idem_key,
                   request_id=request_id, status="queued", attempts=0, next_attempt_at=utcnow(),
                   created_at=utcnow())

@@ -32,6 +32,16 @@ TEMPLATES = {
                             "Chúc bạn học tốt!"),
 }
 
+# The parameters each text takes (and a ZNS template's template_data carries: no more, no less).
+PARAMS = {
+    "request_approved": ("hub", "code"),
+    "request_rejected": ("hub", "code", "reason"),
+    "request_ready": ("hub", "code", "place"),
+    "request_out_for_delivery": ("hub", "code"),
+    "request_posted": ("hub", "code", "tracking"),
+    "request_delivered": ("hub", "code"),
+}
+
 # The GSM 03.38 basic character set; the extension characters count twice.
 GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
