@@ -19,7 +19,8 @@ once the claim is older than the lease (MESSAGE_LEASE_SECONDS, well above the HT
 next sender closes the open attempt as "unknown" and
 - resends it when the provider is idempotent for us (eSMS: the same RequestId, derived from the
   outbox key, is refused as "124 Duplicate RequestId" if the first call got through — counted as
-  sent — and carried out if it did not; the console provider only repeats a log line);
+  sent — and carried out if it did not; eSMS remembers a RequestId for 24 hours, far longer
+  than the lease; the console provider only repeats a log line);
 - otherwise (Zalo ZNS, which has no way to refuse a repeat) marks the message "unknown" for
   staff to look at, and never sends it again: a message missed is better than a message twice.
 So a message is never sent twice for the same idempotency key (UNIQUE in the outbox), and none
