@@ -158,6 +158,39 @@ def register(app: Flask) -> None:
                    f"thêm {result.added} bưu kiện; {result.late} yêu cầu duyệt sau hạn chốt "
                    f"chờ chuyến sau.")
 
+    @app.cli.group("messages")
+    def messages_group():
+        """The outbox of SMS / Zalo messages."""
+
+    @messages_group.command("send")
+    @click.option("--loop", is_flag=True, help="Keep sending (a long-running worker).")
+    @click.option("--batch-size", default=20, show_default=True)
+    @click.option("--interval", default=5.0, show_default=True,
+                  help="Seconds to wait when nothing is due (with --loop).")
+    def messages_send(loop, batch_size, interval):
+        """Send the messages that are due (one batch; cron-friendly), or keep sending."""
+        import logging
+        import time
+        from datetime import timedelta
+
+        log = logging.getLogger("gianhang.messages")
+        if not log.handlers:  # the console provider writes here: show it on the terminal
+            log.addHandler(logging.StreamHandler())
+            log.setLevel(logging.INFO)
+
+        from .services.messages import providers, sender
+        provider = providers.from_config(app.config)
+        lease = timedelta(seconds=app.config["MESSAGE_LEASE_SECONDS"])
+        while True:
+            batch = sender.send_due(provider, size=batch_size, lease=lease,
+                                    max_attempts=app.config["MESSAGE_MAX_ATTEMPTS"])
+            click.echo(f"sent {batch.sent}, retry {batch.retry}, failed {batch.failed}, "
+                       f"unknown {batch.unknown}")
+            if not loop:
+                break
+            if not batch.claimed:
+                time.sleep(interval)
+
     @app.cli.command("backup")
     @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
     def backup_command(out):

@@ -58,6 +58,23 @@ class Config:
     BANK_WEBHOOK_RATE_LIMIT = os.environ.get("BANK_WEBHOOK_RATE_LIMIT", "600 per minute")
     # The HMAC key of POST /webhooks/bank.
     BANK_WEBHOOK_SECRET = os.environ.get("BANK_WEBHOOK_SECRET", "")
+    # SePay's webhook "API Key" (POST /webhooks/sepay) and Casso's webhook checksum key (POST
+    # /webhooks/casso); a route whose key is empty answers 404.
+    SEPAY_API_KEY = os.environ.get("SEPAY_API_KEY", "")
+    CASSO_CHECKSUM_KEY = os.environ.get("CASSO_CHECKSUM_KEY", "")
+    # Messages to phones (services.messages): console (the log), esms or zns.
+    MESSAGE_PROVIDER = os.environ.get("MESSAGE_PROVIDER", "console")
+    MESSAGE_HTTP_TIMEOUT = float(os.environ.get("MESSAGE_HTTP_TIMEOUT", 10))
+    MESSAGE_LEASE_SECONDS = _env_int("MESSAGE_LEASE_SECONDS", 300)  # > the HTTP time-out
+    MESSAGE_MAX_ATTEMPTS = _env_int("MESSAGE_MAX_ATTEMPTS", 8)
+    ESMS_API_KEY = os.environ.get("ESMS_API_KEY", "")
+    ESMS_SECRET_KEY = os.environ.get("ESMS_SECRET_KEY", "")
+    ESMS_BRANDNAME = os.environ.get("ESMS_BRANDNAME", "")
+    ESMS_SANDBOX = os.environ.get("ESMS_SANDBOX", "") == "1"
+    ESMS_URL = os.environ.get("ESMS_URL", "")  # default: eSMS's own
+    ZNS_ACCESS_TOKEN = os.environ.get("ZNS_ACCESS_TOKEN", "")
+    ZNS_TEMPLATES = os.environ.get("ZNS_TEMPLATES", "")  # "request_ready=123456,request_posted=…"
+    ZNS_URL = os.environ.get("ZNS_URL", "")  # default: Zalo's own
     PREFERRED_URL_SCHEME = "http"
 
 

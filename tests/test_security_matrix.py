@@ -83,7 +83,7 @@ OWNER_OR_HUB_STAFF = who({"student", "volunteer", "organizer", "admin"},
                          {"other_volunteer", "admin"})
 VENDOR_OWNER = who({"vendor"}, set())  # the shop's own vendor (not even an admin)
 BOOTH = who({"vendor", "organizer", "admin"}, {"admin"})  # the booth's vendor, the hub's organizer
-NOBODY = who(set())  # the bank webhook: an HMAC signature, never a login (test_payments)
+NOBODY = who(set())  # the bank webhooks: a signature or key, never a login (test_payments)
 
 
 # ---------------------------------------------------------------- the world
@@ -421,6 +421,9 @@ MATRIX: dict[str, Rule] = {
     "vendors.mark_reviewed": Rule(VENDOR_OWNER, lambda s: {"transaction_id": s.transaction},
                                   body=lambda s: {}),
     "webhooks.bank": Rule(NOBODY, body=lambda s: {"id": "FT1", "amount": 1}),
+    # SePay and Casso: their own key or signature, never a login (test_bank_feeds)
+    "webhooks.sepay": Rule(NOBODY, body=lambda s: {"id": 1, "transferAmount": 1}),
+    "webhooks.casso": Rule(NOBODY, body=lambda s: {"error": 0}),
     # Phiên chợ 4.0
     "market.index": Rule(EVERYONE),
     "market.create": Rule(ANY_ORGANIZER, body=lambda s: {

@@ -5,6 +5,7 @@ from .donation import Donation, DonationLine, DonationPhoto
 from .hub import Hub, HubWard
 from .item import Item, ItemPhoto
 from .market import Booth, BoothSale, MarketEvent, Transfer, Wallet
+from .message import MessageAttempt, OutboundMessage
 from .notification import Notification
 from .request import ItemRequest, RequestEvent, RequestLine, WaitlistEntry
 from .signup import VolunteerSignup
@@ -27,7 +28,9 @@ __all__ = [
     "ItemPhoto",
     "ItemRequest",
     "MarketEvent",
+    "MessageAttempt",
     "Notification",
+    "OutboundMessage",
     "OneTimeCode",
     "Order",
     "OrderLine",

@@ -10,6 +10,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
@@ -18,6 +19,7 @@ from ..extensions import db, limiter
 from ..models import Hub, Item
 from ..services import basket
 from ..services import requests as svc
+from ..services.messages import outbox
 from ..services.phones import display_phone
 from .forms import DeliveryForm
 
@@ -143,8 +145,10 @@ def mine():
 @login_required
 def detail(request_id: int):
     req = svc.get_visible(request_id, current_user) or abort(404)
+    sent = (outbox.for_request(db.session, req.id, get_locale().language)
+            if svc.acts_for_hub(current_user, req.hub_id) else None)  # staff only
     return render_template("requests/detail.html", req=req, steps=svc.timeline(req),
-                           personal=svc.can_see_personal_data(current_user, req))
+                           personal=svc.can_see_personal_data(current_user, req), sent=sent)
 
 
 @bp.post("/yeu-cau/<int:request_id>/huy")

@@ -159,7 +159,7 @@ def verify_signature(raw: bytes, signature: str | None, secret: str) -> bool:
 
 def _text(data: dict, key: str, max_len: int, required: bool = True) -> str:
     value = data.get(key)
-    if isinstance(value, int) and not isinstance(value, bool) and key == "id":
+    if type(value) is int and key == "id":  # transaction ids may come as numbers
         value = str(value)
     if isinstance(value, str) and len(value) > max_len:
         raise PayloadError(_l("Trường “%(key)s” dài quá %(n)s ký tự.", key=key, n=max_len))
@@ -171,9 +171,8 @@ def _text(data: dict, key: str, max_len: int, required: bool = True) -> str:
     return value
 
 
-def parse_bank_payload(raw: bytes) -> BankPayload:
-    """{"id", "amount", "description", "account", "when"} → BankPayload; raises PayloadError.
-    A "when" without a UTC offset is Vietnamese local time."""
+def json_object(raw: bytes) -> dict:
+    """A webhook body as a JSON object (bounded by jsonbody); raises PayloadError."""
     try:
         data = jsonbody.loads(raw)
     except jsonbody.JSONBodyError as exc:
@@ -181,25 +180,49 @@ def parse_bank_payload(raw: bytes) -> BankPayload:
                               "cú pháp).")) from exc
     if not isinstance(data, dict):
         raise PayloadError(_l("Nội dung phải là một đối tượng JSON."))
-    amount = data.get("amount")
+    return data
+
+
+def amount_of(data: dict, key: str) -> int:
+    amount = data.get(key)
     if type(amount) is not int or not 0 < amount <= vietqr.MAX_AMOUNT:
-        raise PayloadError(_l("Trường “amount” phải là số nguyên đồng lớn hơn 0."))
+        raise PayloadError(_l("Trường “%(key)s” phải là số nguyên đồng lớn hơn 0.", key=key))
+    return amount
+
+
+def occurred_at(data: dict, key: str) -> datetime:
+    """An ISO 8601 time (a space between date and time is fine) as naive UTC; a time without a
+    UTC offset is Vietnamese local time."""
     try:
-        when = datetime.fromisoformat(_text(data, "when", 40))
+        when = datetime.fromisoformat(_text(data, key, 40))
         if when.tzinfo is None:
             when = when.replace(tzinfo=VN_TZ)
         when = when.astimezone(UTC)  # overflows for the first and last days of the calendar
     except (ValueError, OverflowError) as exc:
-        raise PayloadError(_l("Trường “when” phải là thời điểm ISO 8601.")) from exc
+        raise PayloadError(_l("Trường “%(key)s” phải là thời điểm ISO 8601.", key=key)) from exc
     if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
-        raise PayloadError(_l("Trường “when” phải là thời điểm ISO 8601 từ năm %(a)s đến %(b)s.",
-                              a=EARLIEST_YEAR, b=LATEST_YEAR))
+        raise PayloadError(_l("Trường “%(key)s” phải là thời điểm ISO 8601 từ năm %(a)s đến "
+                              "%(b)s.", key=key, a=EARLIEST_YEAR, b=LATEST_YEAR))
+    return when.replace(tzinfo=None)
+
+
+def bank_payload(data: dict, *, ref: str, amount: str, description: str, account: str,
+                 when: str, ref_prefix: str = "") -> BankPayload:
+    """The one mapping of a transfer, whichever service reported it, onto BankPayload: the names
+    of that service's fields, and a prefix that keeps its transaction ids apart from others'."""
     return BankPayload(
-        bank_ref=_text(data, "id", 64), amount=amount,
-        description=_text(data, "description", 1000, required=False)[:500],
-        account="".join(_text(data, "account", 40, required=False).split()),
-        occurred_at=when.replace(tzinfo=None),
+        bank_ref=ref_prefix + _text(data, ref, 64 - len(ref_prefix)),
+        amount=amount_of(data, amount),
+        description=_text(data, description, 1000, required=False)[:500],
+        account="".join(_text(data, account, 40, required=False).split()),
+        occurred_at=occurred_at(data, when),
     )
+
+
+def parse_bank_payload(raw: bytes) -> BankPayload:
+    """{"id", "amount", "description", "account", "when"} → BankPayload; raises PayloadError."""
+    return bank_payload(json_object(raw), ref="id", amount="amount", description="description",
+                        account="account", when="when")
 
 
 def by_ref(bank_ref: str) -> BankTransaction | None:

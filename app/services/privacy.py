@@ -4,7 +4,8 @@ A request's are erased `Hub.retention_days` after it was delivered or closed (ca
 a donation's after it was closed or cancelled. A waitlist entry that stopped waiting is erased once
 it is older than the period: it stopped waiting after it was created, so this never keeps data
 longer than the rule (its copy is unused by then). Ward and province stay, so the statistics by
-ward do not change. Idempotent: a second run finds nothing left to erase.
+ward do not change. The phone of a request's messages (the outbox) is erased with the request's,
+once they are no longer waiting to be sent. Idempotent: a second run finds nothing left to erase.
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,15 @@ from sqlalchemy import Select, func, or_, select, update
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Donation, Hub, Item, ItemRequest, RequestEvent, WaitlistEntry
+from ..models import (
+    Donation,
+    Hub,
+    Item,
+    ItemRequest,
+    OutboundMessage,
+    RequestEvent,
+    WaitlistEntry,
+)
 from ..models.base import utcnow
 from ..models.request import CLOSED_STATUSES
 
@@ -67,6 +76,13 @@ def _erase(session, now: datetime, count_only: bool) -> list[int]:
                     update(model).where(model.id.in_(ids(hub_id, cutoff)))
                     .values(phone=None, street=None)
                     .execution_options(synchronize_session=False)).rowcount
+    if not count_only:  # the phone a request's messages went to goes with the request's
+        erased = select(ItemRequest.id).where(ItemRequest.status.in_(CLOSED_STATUSES),
+                                              ItemRequest.phone.is_(None))
+        session.execute(update(OutboundMessage).where(
+            OutboundMessage.request_id.in_(erased), OutboundMessage.phone != "",
+            OutboundMessage.status.in_(("sent", "failed", "unknown"))).values(phone="")
+            .execution_options(synchronize_session=False))
     return counts
 
 

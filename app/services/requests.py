@@ -26,7 +26,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.request import METHODS, RELEASED_STATUSES
-from . import geo, stock
+from . import geo, messages, stock
 from .formatting import local_midnight_utc, local_today, next_weekday
 from .notifications import notify
 from .phones import InvalidPhone, normalize_vn_mobile
@@ -501,7 +501,7 @@ def advance(req: ItemRequest, status: str, actor_id: int, note: str = "",
         for skipped in path[path.index(req.status) + 1:path.index(status)]:
             _step(req, skipped, "", actor_id, today or local_today())
     _step(req, status, note, actor_id, today or local_today())
-    _tell(req, status)
+    _tell(req, status, note)
 
 
 def record_missed(req: ItemRequest, reason: str, actor_id: int, to_stock: bool = False,
@@ -521,9 +521,23 @@ def record_missed(req: ItemRequest, reason: str, actor_id: int, to_stock: bool =
     notify(req.user_id, message, tracking_path(req.id))
 
 
-def _tell(req: ItemRequest, status: str) -> None:
+# The message (services.messages.templates) a step sends to the student's phone.
+MESSAGE_FOR = {"approved": "request_approved", "rejected": "request_rejected",
+               "ready_for_pickup": "request_ready", "out_for_delivery": "request_out_for_delivery",
+               "at_post_office": "request_posted", "delivered": "request_delivered"}
+
+
+def _tell(req: ItemRequest, status: str, note: str = "") -> None:
+    """In the app, and — for the steps of MESSAGE_FOR — on the phone, in the same transaction."""
     notify(req.user_id, _l("Yêu cầu %(code)s: %(status)s.", code=req.code,
                            status=STATUS_LABELS[status]), tracking_path(req.id))
+    phone = req.phone or (req.user.phone if req.user else None)
+    if status in MESSAGE_FOR and phone:
+        params = {"hub": req.hub.name, "code": req.code, "reason": note, "tracking": note,
+                  "place": req.hub.pickup_place}
+        messages.enqueue(db.session, phone, MESSAGE_FOR[status], params,
+                         req.user.locale if req.user else None,
+                         f"request:{req.id}:{status}:{len(req.events)}", request_id=req.id)
 
 
 def change_status(actor_id: int, request_id: int, status: str, note: str = "",
@@ -536,7 +550,7 @@ def change_status(actor_id: int, request_id: int, status: str, note: str = "",
         if req is None or actor is None or not acts_for_hub(actor, req.hub_id):
             raise LookupError(request_id)
         _step(req, status, note, actor_id, today or local_today())
-        _tell(req, status)
+        _tell(req, status, note)
     return req
 
 

@@ -1,0 +1,88 @@
+"""The texts of outgoing messages: Vietnamese source strings translated like every other string
+(messages.po), rendered in the recipient's language when the message is sent, from its key and
+parameters.
+
+An SMS must fit one GSM-7 segment (160 characters) once its diacritics are removed, the way cheap
+phones and Vietnamese gateways carry it unaccented. Every text starts with who sends it ("Gian hang
+0 dong - <unit>:"); each parameter is cut to a length that keeps the whole within 160
+(tests/test_messages.py renders every template at those lengths in both languages).
+"""
+import unicodedata
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+SMS_LIMIT = 160
+
+# The longest each parameter may be in a message (longer values are cut, ending "...").
+PARAM_LIMITS = {"hub": 28, "code": 8, "reason": 50, "place": 40, "tracking": 20, "day": 10}
+
+TEMPLATES = {
+    "request_approved": _l("Gian hàng 0 đồng - %(hub)s: yêu cầu %(code)s của bạn đã được duyệt. "
+                           "Chúng tôi sẽ báo khi đồ sẵn sàng."),
+    "request_rejected": _l("Gian hàng 0 đồng - %(hub)s: yêu cầu %(code)s chưa được duyệt. "
+                           "Lý do: %(reason)s"),
+    "request_ready": _l("Gian hàng 0 đồng - %(hub)s: đồ của yêu cầu %(code)s đã sẵn sàng. "
+                        "Nhận tại %(place)s, nhớ mang mã nhận hàng."),
+    "request_out_for_delivery": _l("Gian hàng 0 đồng - %(hub)s: tình nguyện viên đang mang yêu "
+                                   "cầu %(code)s đến cho bạn hôm nay."),
+    "request_posted": _l("Gian hàng 0 đồng - %(hub)s: yêu cầu %(code)s đã gửi qua bưu điện, "
+                         "mã vận đơn %(tracking)s."),
+    "request_delivered": _l("Gian hàng 0 đồng - %(hub)s: yêu cầu %(code)s đã được giao. "
+                            "Chúc bạn học tốt!"),
+}
+
+# The parameters each text takes (and a ZNS template's template_data carries: no more, no less).
+PARAMS = {
+    "request_approved": ("hub", "code"),
+    "request_rejected": ("hub", "code", "reason"),
+    "request_ready": ("hub", "code", "place"),
+    "request_out_for_delivery": ("hub", "code"),
+    "request_posted": ("hub", "code", "tracking"),
+    "request_delivered": ("hub", "code"),
+}
+
+# The GSM 03.38 basic character set; the extension characters count twice.
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_EXTENSION = set("^{}\\[~]|€")
+
+
+def unaccented(text: str) -> str:
+    """"Gian hàng 0 đồng" → "Gian hang 0 dong": what an SMS without Unicode carries."""
+    text = text.replace("đ", "d").replace("Đ", "D").replace("…", "...")
+    return "".join(c for c in unicodedata.normalize("NFD", text)
+                   if unicodedata.category(c) != "Mn")
+
+
+def gsm7_length(text: str) -> int | None:
+    """The length of `text` in GSM-7 septets, or None when a character has no GSM-7 form."""
+    length = 0
+    for c in text:
+        if c in GSM7_BASIC:
+            length += 1
+        elif c in GSM7_EXTENSION:
+            length += 2
+        else:
+            return None
+    return length
+
+
+def _clip(name: str, value) -> str:
+    value = " ".join(str(value).split())
+    limit = PARAM_LIMITS.get(name, 40)
+    return value if len(value) <= limit else value[:limit - 3].rstrip() + "..."
+
+
+def render(key: str, params: dict, language: str) -> str:
+    """The text of a message in `language` (with diacritics: for Zalo and the log)."""
+    clipped = {name: _clip(name, value) for name, value in params.items()}
+    with force_locale(language):
+        return str(TEMPLATES[key]) % clipped
+
+
+def render_sms(key: str, params: dict, language: str) -> str:
+    """The text of an SMS: unaccented, one GSM-7 segment."""
+    text = unaccented(render(key, params, language))
+    return "".join(c for c in text if c in GSM7_BASIC or c in GSM7_EXTENSION)[:SMS_LIMIT]
