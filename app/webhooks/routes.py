@@ -19,10 +19,13 @@ from ..extensions import csrf, limiter
 from ..services import bank_feeds, payments
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+# Every bank feed is limited alike (BANK_WEBHOOK_RATE_LIMIT), each route on its own count.
+feed_limit = limiter.limit(lambda: current_app.config["BANK_WEBHOOK_RATE_LIMIT"])
+
 
 @bp.post("/bank")
 @csrf.exempt
-@limiter.limit(lambda: current_app.config["BANK_WEBHOOK_RATE_LIMIT"])
+@feed_limit
 def bank():
     raw = request.get_data()
     if not payments.verify_signature(raw, request.headers.get("X-Signature"),
@@ -56,7 +59,7 @@ def _bad_body(exc: payments.PayloadError):
 
 @bp.post("/sepay")
 @csrf.exempt
-@limiter.limit(RATE_LIMIT)
+@feed_limit
 def sepay():
     key = current_app.config["SEPAY_API_KEY"]
     if not key:
@@ -72,7 +75,7 @@ def sepay():
 
 @bp.post("/casso")
 @csrf.exempt
-@limiter.limit(RATE_LIMIT)
+@feed_limit
 def casso():
     secret = current_app.config["CASSO_CHECKSUM_KEY"]
     if not secret:
