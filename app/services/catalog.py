@@ -1,4 +1,5 @@
 """The catalog: categories, search with diacritic folding, filters, pagination, listing items."""
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from ..database import write_transaction
 from ..extensions import db
 from ..models import Hub, Item, ItemPhoto, User
-from . import images
+from . import fulltext, images
 from .requests import acts_for_hub
 from .text import clean_line, fold
 
@@ -36,8 +37,14 @@ _CATEGORY_WORDS = {
 
 
 def search_text_for(title: str, category: str, size: str, description: str) -> str:
-    """The folded text an item is found by; leading space so every word can be matched by prefix."""
+    """The folded text an item is found by: title, category, size and description."""
     return " " + fold(" ".join([title, _CATEGORY_WORDS.get(category, ""), size, description]))
+
+
+def search_fields(title: str, category: str, size: str, description: str) -> dict:
+    """An item's two folded columns, which the full-text index follows (models/search.py)."""
+    return {"search_title": fold(title),
+            "search_text": search_text_for(title, category, size, description)}
 
 
 @dataclass(frozen=True)
@@ -45,51 +52,171 @@ class CatalogQuery:
     q: str = ""
     category: str = ""
     size: str = ""
-    hub_id: int | None = None
+    hub_id: int | None = None  # the hub filter of the catalog of every hub
     available_only: bool = False
     page: int = 1
+    within_hub: int | None = None  # a hub's own page: only its items, no hub facet
 
 
-def _filters(cq: CatalogQuery) -> list:
-    """The conditions of a query, besides "listed"."""
-    conditions = []
-    for word in fold(cq.q).split()[:8]:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(Item.search_text.like(f"% {escaped}%", escape="\\"))
+@dataclass(frozen=True)
+class Facets:
+    """How many listed items the current search would list with each value of each filter
+    (the other filters kept): "Giày dép (124)"."""
+    categories: dict[str, int]
+    sizes: dict[str, int]
+    hubs: dict[int, int]
+
+
+@dataclass
+class Results:
+    """A page of the catalog, with what the filters and the pagination need."""
+    items: list[Item]
+    total: int
+    page: int
+    per_page: int
+    facets: Facets
+    suggestion: str | None = None  # "Có phải bạn tìm …?" (SQLite, nothing found)
+    approximate: bool = False  # found by similarity, not as typed (PostgreSQL)
+
+    @property
+    def pages(self) -> int:
+        return max(-(-self.total // self.per_page), 1) if self.total else 0
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _filters(cq: CatalogQuery, facets: bool = False) -> list:
+    """The conditions of a query besides the words and "listed"; `facets`: only those that are
+    not a facet (the facet counts keep their own filter out, see _facets)."""
+    conditions = [Item.in_stock.is_(True)] if cq.available_only else []
+    if cq.within_hub:
+        conditions.append(Item.hub_id == cq.within_hub)
+    if facets:
+        return conditions
     if cq.category in CATEGORIES:
         conditions.append(Item.category == cq.category)
     if cq.size:
         conditions.append(Item.size == cq.size)
-    if cq.hub_id:
+    if cq.hub_id and not cq.within_hub:
         conditions.append(Item.hub_id == cq.hub_id)
-    if cq.available_only:
-        conditions.append(Item.in_stock.is_(True))
     return conditions
 
 
-def build_query(cq: CatalogQuery) -> Select:
+def _listed():
+    return Item.is_listed.is_(True)
+
+
+def _facets(rows, cq: CatalogQuery) -> tuple[int, Facets]:
+    """(total, facets) from the (category, size, hub, count) groups of the search's matches."""
+    category = cq.category if cq.category in CATEGORIES else ""
+    hub = None if cq.within_hub else cq.hub_id
+    cats: Counter = Counter()
+    sizes_: Counter = Counter()
+    hubs_: Counter = Counter()
+    total = 0
+    for cat, size, hub_id, n in rows:
+        c, s, h = (not category or cat == category, not cq.size or size == cq.size,
+                   not hub or hub_id == hub)
+        if s and h:
+            cats[cat] += n
+        if c and h:
+            sizes_[size] += n
+        if c and s:
+            hubs_[hub_id] += n
+        if c and s and h:
+            total += n
+    return total, Facets(dict(cats), dict(sizes_), dict(hubs_))
+
+
+def _group_rows(stmt: Select):
+    return db.session.execute(stmt.group_by(Item.category, Item.size, Item.hub_id)).all()
+
+
+def _facet_select(cq: CatalogQuery, m: fulltext.Match | None) -> Select:
+    columns = (Item.category, Item.size, Item.hub_id, func.count())
+    stmt = fulltext.from_items(db.session, m, *columns) if m else \
+        select(*columns).select_from(Item)
+    return stmt.where(_listed(), *_filters(cq, facets=True))
+
+
+def _page_ids(cq: CatalogQuery, m: fulltext.Match, per_page: int) -> list[int]:
+    stmt = fulltext.from_items(db.session, m, Item.id).where(_listed(), *_filters(cq)) \
+        .order_by(m.order, Item.in_stock.desc(), Item.created_at.desc(), Item.id.desc()) \
+        .limit(per_page).offset((max(cq.page, 1) - 1) * per_page)
+    return list(db.session.scalars(stmt))
+
+
+def _load(ids: list[int]) -> list[Item]:
+    if not ids:
+        return []
+    found = {i.id: i for i in db.session.scalars(_items().where(Item.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def _items() -> Select:
     # A card shows its hub's name: not the hub's delivery wards (a second query per page).
-    stmt = select(Item).where(Item.is_listed.is_(True), *_filters(cq)) \
-        .options(joinedload(Item.hub).lazyload(Hub.delivery_wards))
-    # In stock first, newest first: the order of the ix_items_* indexes, read backwards.
-    return stmt.order_by(Item.in_stock.desc(), Item.created_at.desc(), Item.id.desc())
+    return select(Item).options(joinedload(Item.hub).lazyload(Hub.delivery_wards))
+
+
+def build_query(cq: CatalogQuery) -> Select:
+    """The catalog without words: in stock first, newest first — the order of the ix_items_*
+    indexes, read backwards, so a page reads its 24 index entries."""
+    return _items().where(_listed(), *_filters(cq)) \
+        .order_by(Item.in_stock.desc(), Item.created_at.desc(), Item.id.desc())
+
+
+def search(cq: CatalogQuery, per_page: int) -> Results:
+    """A page of the catalog with its total and facet counts, all from indexes.
+
+    Without words: the page is read in the indexes' order (build_query) and the groups of
+    (category, size, hub) come from the covering index ix_items_facets. With words: the items
+    the full-text index matches, best first (services/fulltext: title over the rest, whole word
+    over prefix; then in stock, newest), and the same groups over those matches only: one
+    statement gives the total and every facet. A search that finds nothing tries the words with
+    a typo: PostgreSQL finds items by similarity, SQLite suggests words of its vocabulary."""
+    page = max(cq.page, 1)
+    ws = fulltext.words(cq.q)
+    if not ws:
+        total, facets = _facets(_group_rows(_facet_select(cq, None)), cq)
+        items = list(db.session.scalars(build_query(cq).limit(per_page)
+                                        .offset((page - 1) * per_page))) if total else []
+        return Results(items, total, page, per_page, facets)
+    m = fulltext.match(db.session, ws)
+    total, facets = _facets(_group_rows(_facet_select(cq, m)), cq)
+    results = Results([], total, page, per_page, facets)
+    if total == 0:
+        fuzzy = fulltext.fuzzy_match(db.session, ws)
+        if fuzzy is not None:
+            total, facets = _facets(_group_rows(_facet_select(cq, fuzzy)), cq)
+            results = Results([], total, page, per_page, facets, approximate=bool(total))
+            m = fuzzy
+        else:
+            better = fulltext.suggestion(db.session, ws)
+            results.suggestion = " ".join(better) if better else None
+    if results.total:
+        results.items = _load(_page_ids(cq, m, per_page))
+    return results
 
 
 def count(cq: CatalogQuery) -> int:
-    """How many listed items match. A word search has to test every item's text: written as
-    "IS NOT false", the listed condition keeps SQLite from walking an index on is_listed and looking
-    each row up one by one (measured 4× slower than reading the table once, on 50,000 items)."""
-    filters = _filters(cq)
-    listed = Item.is_listed.is_not(False) if fold(cq.q) else Item.is_listed.is_(True)
-    return db.session.scalar(select(func.count()).select_from(Item).where(listed, *filters))
-
-
-def search(cq: CatalogQuery, per_page: int):
-    """A page of results; its total is counted by count()."""
-    results = db.paginate(build_query(cq), page=max(cq.page, 1), per_page=per_page,
-                          error_out=False, count=False)
-    results.total = count(cq)
-    return results
+    """How many listed items the catalog lists for `cq` (the total of search())."""
+    ws = fulltext.words(cq.q)
+    m = fulltext.match(db.session, ws) if ws else None
+    return _facets(_group_rows(_facet_select(cq, m)), cq)[0]
 
 
 def sizes() -> list[str]:

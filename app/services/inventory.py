@@ -24,7 +24,7 @@ from ..models import Item, ItemPhoto, ItemRequest, RequestLine, User, WaitlistEn
 from ..models.base import utcnow
 from ..models.request import CLOSED_STATUSES
 from . import images
-from .catalog import MAX_PHOTOS, CatalogError, ItemFields, checked_fields, search_text_for
+from .catalog import MAX_PHOTOS, CatalogError, ItemFields, checked_fields, search_fields
 from .notifications import notify
 from .requests import acts_for_hub, offer_freed_units
 from .text import clean_line, fold
@@ -121,8 +121,9 @@ def edit_item(actor_id: int, item_id: int, fields: ItemFields, keep_photos: list
                 raise CatalogError(below_held(held(item)), "quantity")
             item.title, item.category, item.size = fields.title, fields.category, fields.size
             item.condition, item.description = fields.condition, fields.description
-            item.search_text = search_text_for(fields.title, fields.category, fields.size,
-                                               fields.description)
+            for name, value in search_fields(fields.title, fields.category, fields.size,
+                                             fields.description).items():
+                setattr(item, name, value)
             photos = kept + [ItemPhoto(stem=s.stem, width=s.width, height=s.height)
                              for s in saved]
             if photos != item.photos or any(p.position != i for i, p in enumerate(photos)):

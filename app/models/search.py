@@ -1,0 +1,75 @@
+"""The catalog's full-text index over the items' folded text (issue #12): DDL the models cannot say.
+
+SQLite: `items_fts`, an FTS5 external-content table over `items(search_title, search_text)` (its
+rows are the items' ids; the text stays in `items`), kept in step by three triggers in the
+transaction of every INSERT, UPDATE and DELETE of an item, listed or not (the catalog joins
+`items` for `is_listed`, `in_stock` and the filters, so unlisting and relisting change nothing in
+the index, and `INSERT INTO items_fts(items_fts) VALUES('rebuild')` rebuilds it from `items`).
+`items_fts_vocab` (fts5vocab) lists its words with their counts, for spelling suggestions.
+
+PostgreSQL: `items.search_vector`, a tsvector the database computes from the same two folded
+columns (generated, stored: kept in step by the database itself), title weight A, the rest B,
+with a GIN index; and a trigram GIN index on `search_text` (pg_trgm) for words with a typo.
+
+The same statements run from the migration that creates the index (a copy, frozen there) and,
+for `db.create_all()` (the tests, the benchmarks), from the `after_create` event of the items
+table below; tests/test_search.py checks that both give the same schema. Autogenerate cannot see
+any of it (a virtual table, triggers, a column and indexes the models do not declare):
+`EXCLUDED` is what migrations/env.py leaves out of the comparison.
+"""
+from sqlalchemy import event
+
+from .item import Item
+
+SQLITE_DDL = (
+    "CREATE VIRTUAL TABLE items_fts USING fts5(search_title, search_text, content='items', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 0', prefix='1 2 3')",
+    "CREATE VIRTUAL TABLE items_fts_vocab USING fts5vocab(items_fts, row)",
+    "CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN "
+    "INSERT INTO items_fts(rowid, search_title, search_text) "
+    "VALUES (new.id, new.search_title, new.search_text); END",
+    "CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN "
+    "INSERT INTO items_fts(items_fts, rowid, search_title, search_text) "
+    "VALUES ('delete', old.id, old.search_title, old.search_text); END",
+    "CREATE TRIGGER items_fts_update AFTER UPDATE OF search_title, search_text ON items BEGIN "
+    "INSERT INTO items_fts(items_fts, rowid, search_title, search_text) "
+    "VALUES ('delete', old.id, old.search_title, old.search_text); "
+    "INSERT INTO items_fts(rowid, search_title, search_text) "
+    "VALUES (new.id, new.search_title, new.search_text); END",
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS items_fts_update", "DROP TRIGGER IF EXISTS items_fts_delete",
+    "DROP TRIGGER IF EXISTS items_fts_insert", "DROP TABLE IF EXISTS items_fts_vocab",
+    "DROP TABLE IF EXISTS items_fts",
+)
+POSTGRESQL_DDL = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "ALTER TABLE items ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('simple'::regconfig, search_title), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, search_text), 'B')) STORED",
+    "CREATE INDEX ix_items_search_vector ON items USING gin (search_vector)",
+    "CREATE INDEX ix_items_search_trgm ON items USING gin (search_text gin_trgm_ops)",
+)
+# For migrations/env.py: (kind, name) pairs autogenerate must not compare.
+EXCLUDED = {("column", "search_vector"), ("index", "ix_items_search_vector"),
+            ("index", "ix_items_search_trgm")}
+EXCLUDED_TABLE_PREFIX = "items_fts"  # the virtual tables and FTS5's shadow tables
+
+
+def ddl(dialect: str) -> tuple[str, ...]:
+    return {"sqlite": SQLITE_DDL, "postgresql": POSTGRESQL_DDL}.get(dialect, ())
+
+
+@event.listens_for(Item.__table__, "after_create")
+def _create_index(table, connection, **_kw):
+    for statement in ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+@event.listens_for(Item.__table__, "before_drop")
+def _drop_index(table, connection, **_kw):
+    """SQLite keeps a virtual table when the table it indexes goes (PostgreSQL's column and
+    indexes go with the table)."""
+    if connection.dialect.name == "sqlite":
+        for statement in SQLITE_DROP:
+            connection.exec_driver_sql(statement)
