@@ -192,7 +192,7 @@ def _rows(scale: Scale, rng: random.Random) -> dict:
         out["items"].append(dict(
             id=i, hub_id=hub_id, title=title, description=description, category=category,
             size=size, condition=condition, quantity=quantity, available=quantity,
-            search_text=catalog.search_text_for(title, category, size, description),
+            **catalog.search_fields(title, category, size, description),
             is_listed=listed, donation_line_id=None,
             created_at=now - timedelta(minutes=rng.randint(10, 90 * 24 * 60))))
         if rng.random() < 0.85:

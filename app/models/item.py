@@ -23,7 +23,7 @@ class Item(db.Model):
         Index("ix_items_hub", "hub_id", "is_listed", *CATALOG_ORDER),
         Index("ix_items_size", "is_listed", "size"),  # the size filter's choices (catalog.sizes)
         # The facet counts of a catalog without words (catalog.facets): read from the index alone.
-        Index("ix_items_facets", "is_listed", "category", "size", "hub_id", "in_stock"),
+        Index("ix_items_facets", "is_listed", "hub_id", "category", "size", "in_stock"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,7 +38,7 @@ class Item(db.Model):
     # Kept by the database from `available`, so that an index can serve the catalog's order.
     in_stock: Mapped[bool] = mapped_column(Computed("available > 0"))
     # Diacritic-folded text the catalog's full-text index is built from (models/search.py):
-    # the title alone, and the title, category, size and description together.
+    # the title with the size, and the title, category, size and description together.
     search_title: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
     is_listed: Mapped[bool] = mapped_column(default=True)

@@ -8,8 +8,10 @@ the index, and `INSERT INTO items_fts(items_fts) VALUES('rebuild')` rebuilds it 
 `items_fts_vocab` (fts5vocab) lists its words with their counts, for spelling suggestions.
 
 PostgreSQL: `items.search_vector`, a tsvector the database computes from the same two folded
-columns (generated, stored: kept in step by the database itself), title weight A, the rest B,
-with a GIN index; and a trigram GIN index on `search_text` (pg_trgm) for words with a typo.
+columns (generated, stored: kept in step by the database itself), title and size weight A, the
+whole text B, with a GIN index; and `item_words`, every word the items have used, filled by
+triggers from that tsvector, with a trigram index (pg_trgm) to find the word a typo meant. A
+word stays there when its items go (a suggestion is only made when its search finds items).
 
 The same statements run from the migration that creates the index (a copy, frozen there) and,
 for `db.create_all()` (the tests, the benchmarks), from the `after_create` event of the items
@@ -48,11 +50,35 @@ POSTGRESQL_DDL = (
     "setweight(to_tsvector('simple'::regconfig, search_title), 'A') || "
     "setweight(to_tsvector('simple'::regconfig, search_text), 'B')) STORED",
     "CREATE INDEX ix_items_search_vector ON items USING gin (search_vector)",
-    "CREATE INDEX ix_items_search_trgm ON items USING gin (search_text gin_trgm_ops)",
+    "CREATE TABLE IF NOT EXISTS item_words (word text PRIMARY KEY)",
+    "CREATE INDEX IF NOT EXISTS ix_item_words_trgm ON item_words USING gin (word gin_trgm_ops)",
+    # Words in order, so that two transactions adding the same new words cannot deadlock.
+    "CREATE OR REPLACE FUNCTION item_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN INSERT INTO item_words (word) SELECT DISTINCT w FROM new_items, "
+    "unnest(tsvector_to_array(new_items.search_vector)) AS w ORDER BY w "
+    "ON CONFLICT DO NOTHING; RETURN NULL; END $$",
+    "CREATE OR REPLACE FUNCTION item_words_edited() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN INSERT INTO item_words (word) SELECT DISTINCT w FROM "
+    "unnest(tsvector_to_array(NEW.search_vector)) AS w ORDER BY w "
+    "ON CONFLICT DO NOTHING; RETURN NULL; END $$",
+    "CREATE TRIGGER items_words_insert AFTER INSERT ON items REFERENCING NEW TABLE AS new_items "
+    "FOR EACH STATEMENT EXECUTE FUNCTION item_words_inserted()",
+    "CREATE TRIGGER items_words_update AFTER UPDATE OF search_title, search_text ON items "
+    "FOR EACH ROW EXECUTE FUNCTION item_words_edited()",
+)
+POSTGRESQL_DROP = (
+    "DROP TRIGGER IF EXISTS items_words_update ON items",
+    "DROP TRIGGER IF EXISTS items_words_insert ON items",
+    "DROP FUNCTION IF EXISTS item_words_edited()", "DROP FUNCTION IF EXISTS item_words_inserted()",
+    "DROP TABLE IF EXISTS item_words",
+    "DROP INDEX IF EXISTS ix_items_search_vector",
+    "ALTER TABLE items DROP COLUMN IF EXISTS search_vector",
 )
 # For migrations/env.py: (kind, name) pairs autogenerate must not compare.
 EXCLUDED = {("column", "search_vector"), ("index", "ix_items_search_vector"),
-            ("index", "ix_items_search_trgm")}
+            ("table", "item_words"), ("index", "ix_item_words_trgm")}
+# Emptied with the models' tables between tests (tests/conftest.py).
+EXTRA_TABLES = {"postgresql": ("item_words",)}
 EXCLUDED_TABLE_PREFIX = "items_fts"  # the virtual tables and FTS5's shadow tables
 
 
@@ -68,8 +94,8 @@ def _create_index(table, connection, **_kw):
 
 @event.listens_for(Item.__table__, "before_drop")
 def _drop_index(table, connection, **_kw):
-    """SQLite keeps a virtual table when the table it indexes goes (PostgreSQL's column and
-    indexes go with the table)."""
-    if connection.dialect.name == "sqlite":
-        for statement in SQLITE_DROP:
-            connection.exec_driver_sql(statement)
+    """What does not go with the table: SQLite's virtual tables, PostgreSQL's word list and
+    its functions."""
+    statements = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
+    for statement in statements.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)

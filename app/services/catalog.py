@@ -42,8 +42,10 @@ def search_text_for(title: str, category: str, size: str, description: str) -> s
 
 
 def search_fields(title: str, category: str, size: str, description: str) -> dict:
-    """An item's two folded columns, which the full-text index follows (models/search.py)."""
-    return {"search_title": fold(title),
+    """An item's two folded columns, which the full-text index follows (models/search.py): the
+    title with the size (what a card shows: "giay 38" finds size-38 shoes first), and the whole
+    text."""
+    return {"search_title": fold(f"{title} {size}"),
             "search_text": search_text_for(title, category, size, description)}
 
 
@@ -60,8 +62,8 @@ class CatalogQuery:
 
 @dataclass(frozen=True)
 class Facets:
-    """How many listed items the current search would list with each value of each filter
-    (the other filters kept): "Giày dép (124)"."""
+    """How many listed items the current search would list with each value of each filter,
+    the other filters kept: "Giày dép (124)"."""
     categories: dict[str, int]
     sizes: dict[str, int]
     hubs: dict[int, int]
@@ -72,15 +74,17 @@ class Results:
     """A page of the catalog, with what the filters and the pagination need."""
     items: list[Item]
     total: int
+    facets: Facets
     page: int
     per_page: int
-    facets: Facets
-    suggestion: str | None = None  # "Có phải bạn tìm …?" (SQLite, nothing found)
-    approximate: bool = False  # found by similarity, not as typed (PostgreSQL)
+    # Nothing found as typed, something with these words (one typo corrected): SQLite offers
+    # them ("Có phải bạn tìm …?"); PostgreSQL lists their items (`approximate`).
+    suggestion: str | None = None
+    approximate: bool = False
 
     @property
     def pages(self) -> int:
-        return max(-(-self.total // self.per_page), 1) if self.total else 0
+        return -(-self.total // self.per_page)
 
     @property
     def has_prev(self) -> bool:
@@ -99,14 +103,19 @@ class Results:
         return self.page + 1
 
 
-def _filters(cq: CatalogQuery, facets: bool = False) -> list:
-    """The conditions of a query besides the words and "listed"; `facets`: only those that are
-    not a facet (the facet counts keep their own filter out, see _facets)."""
-    conditions = [Item.in_stock.is_(True)] if cq.available_only else []
+def _scope(cq: CatalogQuery) -> list:
+    """What the facet counts are taken within: listed, in stock if asked, the hub's page."""
+    conditions = [Item.is_listed == True]  # noqa: E712 (= true: SQLite then seeks its indexes)
+    if cq.available_only:
+        conditions.append(Item.in_stock == True)  # noqa: E712
     if cq.within_hub:
         conditions.append(Item.hub_id == cq.within_hub)
-    if facets:
-        return conditions
+    return conditions
+
+
+def _filters(cq: CatalogQuery) -> list:
+    """The conditions of a page: the scope and the facets' filters."""
+    conditions = _scope(cq)
     if cq.category in CATEGORIES:
         conditions.append(Item.category == cq.category)
     if cq.size:
@@ -116,48 +125,41 @@ def _filters(cq: CatalogQuery, facets: bool = False) -> list:
     return conditions
 
 
-def _listed():
-    return Item.is_listed.is_(True)
-
-
 def _facets(rows, cq: CatalogQuery) -> tuple[int, Facets]:
-    """(total, facets) from the (category, size, hub, count) groups of the search's matches."""
+    """(total, facets) from the (hub, category, size, count) groups of the matches in scope:
+    a facet's counts keep the other filters and leave its own out."""
     category = cq.category if cq.category in CATEGORIES else ""
     hub = None if cq.within_hub else cq.hub_id
     cats: Counter = Counter()
-    sizes_: Counter = Counter()
-    hubs_: Counter = Counter()
+    by_size: Counter = Counter()
+    by_hub: Counter = Counter()
     total = 0
-    for cat, size, hub_id, n in rows:
+    for hub_id, cat, size, n in rows:
         c, s, h = (not category or cat == category, not cq.size or size == cq.size,
                    not hub or hub_id == hub)
         if s and h:
             cats[cat] += n
         if c and h:
-            sizes_[size] += n
+            by_size[size] += n
         if c and s:
-            hubs_[hub_id] += n
+            by_hub[hub_id] += n
         if c and s and h:
             total += n
-    return total, Facets(dict(cats), dict(sizes_), dict(hubs_))
+    return total, Facets(dict(cats), dict(by_size), dict(by_hub))
 
 
-def _group_rows(stmt: Select):
-    return db.session.execute(stmt.group_by(Item.category, Item.size, Item.hub_id)).all()
+_GROUP = (Item.hub_id, Item.category, Item.size)
 
 
-def _facet_select(cq: CatalogQuery, m: fulltext.Match | None) -> Select:
-    columns = (Item.category, Item.size, Item.hub_id, func.count())
-    stmt = fulltext.from_items(db.session, m, *columns) if m else \
-        select(*columns).select_from(Item)
-    return stmt.where(_listed(), *_filters(cq, facets=True))
+def _groups(stmt: Select) -> list[tuple]:
+    return [tuple(r) for r in db.session.execute(stmt.group_by(*_GROUP))]
 
 
-def _page_ids(cq: CatalogQuery, m: fulltext.Match, per_page: int) -> list[int]:
-    stmt = fulltext.from_items(db.session, m, Item.id).where(_listed(), *_filters(cq)) \
-        .order_by(m.order, Item.in_stock.desc(), Item.created_at.desc(), Item.id.desc()) \
-        .limit(per_page).offset((max(cq.page, 1) - 1) * per_page)
-    return list(db.session.scalars(stmt))
+def store_groups(available_only: bool = False, within_hub: int | None = None) -> list[tuple]:
+    """(hub, category, size, count) of the listed items, in the order of the covering index
+    ix_items_facets (no sort): every filter's counts without words."""
+    cq = CatalogQuery(available_only=available_only, within_hub=within_hub)
+    return _groups(select(*_GROUP, func.count()).where(*_scope(cq)))
 
 
 def _load(ids: list[int]) -> list[Item]:
@@ -175,48 +177,59 @@ def _items() -> Select:
 def build_query(cq: CatalogQuery) -> Select:
     """The catalog without words: in stock first, newest first — the order of the ix_items_*
     indexes, read backwards, so a page reads its 24 index entries."""
-    return _items().where(_listed(), *_filters(cq)) \
+    return _items().where(*_filters(cq)) \
         .order_by(Item.in_stock.desc(), Item.created_at.desc(), Item.id.desc())
 
 
-def search(cq: CatalogQuery, per_page: int) -> Results:
-    """A page of the catalog with its total and facet counts, all from indexes.
+def _computed(_key, compute):
+    return compute()
 
-    Without words: the page is read in the indexes' order (build_query) and the groups of
-    (category, size, hub) come from the covering index ix_items_facets. With words: the items
-    the full-text index matches, best first (services/fulltext: title over the rest, whole word
-    over prefix; then in stock, newest), and the same groups over those matches only: one
-    statement gives the total and every facet. A search that finds nothing tries the words with
-    a typo: PostgreSQL finds items by similarity, SQLite suggests words of its vocabulary."""
+
+def search(cq: CatalogQuery, per_page: int, remember=_computed) -> Results:
+    """A page of the catalog with its total and facet counts, from indexes.
+
+    Without words: the page is read in the indexes' order (build_query); the total and every
+    facet come from store_groups(), through `remember(key, compute)` — the route passes
+    pagecache.remembered: whole-store counts shared by every visitor, up to
+    CATALOG_CACHE_SECONDS old, like the list of sizes. With words: one GROUP BY over the matches
+    of the full-text index gives the total and every facet, exact; the page is read tier by
+    tier (services/fulltext). A search that finds nothing tries its words with one typo
+    corrected (fulltext.corrected)."""
     page = max(cq.page, 1)
+    offset = (page - 1) * per_page
     ws = fulltext.words(cq.q)
     if not ws:
-        total, facets = _facets(_group_rows(_facet_select(cq, None)), cq)
-        items = list(db.session.scalars(build_query(cq).limit(per_page)
-                                        .offset((page - 1) * per_page))) if total else []
-        return Results(items, total, page, per_page, facets)
-    m = fulltext.match(db.session, ws)
-    total, facets = _facets(_group_rows(_facet_select(cq, m)), cq)
-    results = Results([], total, page, per_page, facets)
-    if total == 0:
-        fuzzy = fulltext.fuzzy_match(db.session, ws)
-        if fuzzy is not None:
-            total, facets = _facets(_group_rows(_facet_select(cq, fuzzy)), cq)
-            results = Results([], total, page, per_page, facets, approximate=bool(total))
-            m = fuzzy
-        else:
-            better = fulltext.suggestion(db.session, ws)
-            results.suggestion = " ".join(better) if better else None
-    if results.total:
-        results.items = _load(_page_ids(cq, m, per_page))
+        key = ("catalog groups", cq.available_only, cq.within_hub)
+        total, facets = _facets(remember(key, lambda: store_groups(cq.available_only,
+                                                                   cq.within_hub)), cq)
+        items = list(db.session.scalars(build_query(cq).limit(per_page).offset(offset))) \
+            if total > offset else []
+        return Results(items, total, facets, page, per_page)
+    found = fulltext.Search(db.session, ws)
+    results = Results([], *_matched(found, cq), page=page, per_page=per_page)
+    if results.total == 0:
+        better = fulltext.corrected(db.session, ws)
+        if better:
+            found = fulltext.Search(db.session, better)
+            total, facets = _matched(found, cq)
+            if total and not found.sqlite:  # PostgreSQL lists what the corrected words find
+                results = Results([], total, facets, page, per_page, approximate=True)
+            results.suggestion = " ".join(better) if total else None
+    if results.total > offset:
+        results.items = _load(found.page_ids(_filters(cq), per_page, offset, results.total))
     return results
+
+
+def _matched(found: fulltext.Search, cq: CatalogQuery) -> tuple[int, Facets]:
+    return _facets(_groups(found.select(*_GROUP, func.count()).where(*_scope(cq))), cq)
 
 
 def count(cq: CatalogQuery) -> int:
     """How many listed items the catalog lists for `cq` (the total of search())."""
     ws = fulltext.words(cq.q)
-    m = fulltext.match(db.session, ws) if ws else None
-    return _facets(_group_rows(_facet_select(cq, m)), cq)[0]
+    stmt = fulltext.Search(db.session, ws).select(*_GROUP, func.count()) if ws else \
+        select(*_GROUP, func.count())
+    return _facets(_groups(stmt.where(*_scope(cq))), cq)[0]
 
 
 def sizes() -> list[str]:

@@ -1,27 +1,35 @@
 """Full-text matching of the items' folded text on both engines (issue #12; the index itself is
-app/models/search.py). Pure statement building plus the spelling suggestion; the catalog
-(services/catalog) and the staff's list (services/inventory) use it.
+app/models/search.py). Statement building, the order of results, and the spelling suggestion;
+services/catalog uses it.
 
-A search is a list of folded words; each must start a word of the item's text ("ao so" finds
-"Áo sơ mi"). Each word is asked for twice, as a whole word OR as a prefix, so that an item holding
-the whole word scores both and comes before one where it only starts a longer word. The title
-counts ten times the rest (SQLite: bm25 column weights 10 and 1; PostgreSQL: ts_rank with the
-title in weight A = 1.0 and the whole text in B = 0.4, normalization 0).
+A search is a list of folded words; each must start a word of the item ("ao so" finds "Áo sơ
+mi"). The results come in four tiers, best first, each in stock first and then newest first
+(by id: items are numbered as they are listed):
 
-Typos (words of MIN_TYPO_LENGTH letters or more): PostgreSQL finds items by trigram word
-similarity (`search_text %> word`, served by ix_items_search_trgm) when the words as typed find
-nothing; SQLite suggests the nearest words of the index's vocabulary (items_fts_vocab) instead.
+1. every word is a whole word of the title (or the size): "vo" → "Vở ô li …";
+2. every word starts a word of the title or size: "ao so" → "Áo sơ mi …";
+3. every word is a whole word somewhere (title, category, size, description);
+4. every word starts a word somewhere.
+
+On SQLite each tier, in stock or not, is its own FTS5 expression read in rowid order (newest
+first) and stopped after a page: a page costs a few index reads, not a sort of every match.
+On PostgreSQL one statement orders the matches by tier (tsquery tests on the stored tsvector,
+title and size in weight A), in stock and id.
+
+Typos (words of MIN_TYPO_LENGTH letters or more): when the words as typed find nothing, each
+unknown word is replaced by the index's word one edit away (corrected()): PostgreSQL finds it
+by trigram similarity in `item_words` (pg_trgm) and the catalog lists its items at once;
+SQLite reads the FTS5 vocabulary (items_fts_vocab) and the catalog suggests it: "Có phải bạn
+tìm …?".
 """
 import re
 from dataclasses import dataclass
 
 from sqlalchemy import (
-    ColumnElement,
-    and_,
+    Select,
     column,
     func,
     literal_column,
-    or_,
     select,
     table,
     text,
@@ -33,10 +41,13 @@ from .text import fold
 
 MAX_WORDS = 8
 MIN_TYPO_LENGTH = 5
-# pg_trgm's word similarity that one typo in a word of five letters or more still reaches
-# ("khoec" ~ "khoac": 3 of 6 trigrams); its default, 0.6, misses most.
-WORD_SIMILARITY = 0.5
+# pg_trgm's similarity that a word of five letters with one typo still reaches: a letter
+# changed keeps 3 of its 6 trigrams (3/9 = 0.33), two letters swapped 2 (0.2); within_one_edit
+# then keeps only the words one edit away.
+TRIGRAM_SIMILARITY = 0.2
 _WORD = re.compile(r"[^\W_]+")
+ITEMS_FTS = table("items_fts", column("rowid"))
+_FTS = literal_column("items_fts")  # the table as the left side of MATCH
 
 
 def words(q: str) -> list[str]:
@@ -44,75 +55,104 @@ def words(q: str) -> list[str]:
     return _WORD.findall(fold(q))[:MAX_WORDS]
 
 
-@dataclass(frozen=True)
-class Match:
-    """How a list of words is matched on the session's engine: `where` for the items' query,
-    `order` (best first) and `join` (SQLite: the query starts from the FTS table, joined to
-    items by rowid)."""
-    where: ColumnElement
-    order: ColumnElement
-    join: bool
+def _engine(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
-ITEMS_FTS = table("items_fts", column("rowid"))
-_FTS = literal_column("items_fts")  # the table as an argument of MATCH and bm25()
+# A part of a search: every word as a prefix (or whole), in the title and size (or anywhere).
+WHOLE_TITLE, PREFIX_TITLE, WHOLE, PREFIX = (False, True), (True, True), (False, False), \
+    (True, False)
+# The tiers: (what matches, what a better tier already took).
+TIERS = ((WHOLE_TITLE, ()), (PREFIX_TITLE, (WHOLE_TITLE,)), (WHOLE, (PREFIX_TITLE,)),
+         (PREFIX, (PREFIX_TITLE, WHOLE)))
 
 
-def _sqlite_match(ws: list[str]) -> str:
-    return " AND ".join(f'("{w}" OR "{w}"*)' for w in ws)
+def _fts(ws: list[str], part) -> str:
+    prefix, title = part
+    expr = " AND ".join(f'"{w}"' + ("*" if prefix else "") for w in ws)
+    return f"search_title : ({expr})" if title else f"({expr})"
 
 
-def _pg_tsquery(ws: list[str]) -> str:
-    return " & ".join(f"({w} | {w}:*)" for w in ws)
+def _tsquery(ws: list[str], part) -> str:
+    prefix, title = part
+    mark = (":*" if prefix else ":") + ("A" if title else "")
+    return "(" + " & ".join(w + ("" if mark == ":" else mark) for w in ws) + ")"
 
 
-def _pg_vector():
+def _vector():
     return literal_column("items.search_vector")
 
 
-def _pg_query(ws: list[str]):
-    return func.to_tsquery(literal_column("'simple'::regconfig"), _pg_tsquery(ws))
+def _to_tsquery(query: str):
+    return func.to_tsquery(literal_column("'simple'::regconfig"), query)
 
 
-def match(session: Session, ws: list[str]) -> Match:
-    if session.get_bind().dialect.name == "sqlite":
-        return Match(where=_FTS.op("MATCH")(_sqlite_match(ws)),
-                     order=func.bm25(_FTS, 10.0, 1.0), join=True)
-    query = _pg_query(ws)
-    vector = _pg_vector()
-    return Match(where=vector.op("@@")(query), order=func.ts_rank(vector, query).desc(),
-                 join=False)
+@dataclass(frozen=True)
+class Search:
+    """The words of a search, matched on the session's engine."""
+    session: Session
+    ws: list[str]
+
+    @property
+    def sqlite(self) -> bool:
+        return _engine(self.session) == "sqlite"
+
+    def _select(self, part, taken, columns) -> Select:
+        if self.sqlite:
+            expr = _fts(self.ws, part) + "".join(f" NOT {_fts(self.ws, t)}" for t in taken)
+            return select(*columns).select_from(ITEMS_FTS) \
+                .join(Item, Item.id == ITEMS_FTS.c.rowid).where(_FTS.op("MATCH")(expr))
+        query = _tsquery(self.ws, part) + "".join(f" & !{_tsquery(self.ws, t)}" for t in taken)
+        return select(*columns).select_from(Item).where(_vector().op("@@")(_to_tsquery(query)))
+
+    def _newest(self):
+        """Newest first: SQLite hands FTS5 matches over in rowid order, without a sort."""
+        return ITEMS_FTS.c.rowid.desc() if self.sqlite else Item.id.desc()
+
+    def select(self, *columns) -> Select:
+        """select(*columns) from the items the words match (each as a prefix, anywhere)."""
+        return self._select(PREFIX, (), columns)
+
+    def page_ids(self, conditions: list, per_page: int, offset: int, total: int) -> list[int]:
+        """The ids of a page of the matches that meet `conditions`, best first; `total`: how
+        many there are (from the facet counts). Segment after segment (tier, then in stock or
+        not), each read newest first and stopped when the page is full: a segment wholly
+        before the page is only counted."""
+        ids: list[int] = []
+        seen = 0  # matches in the segments passed (and, in this one, those taken)
+        for part, taken in TIERS:
+            for in_stock in (True, False):
+                if len(ids) == per_page or seen >= total:
+                    return ids
+                stmt = self._select(part, taken, [Item.id]).where(
+                    *conditions, Item.in_stock == in_stock)
+                start = offset + len(ids) - seen  # this segment's first row of the page
+                if start > 0:
+                    n = self.session.scalar(select(func.count()).select_from(stmt.subquery()))
+                    if start >= n:
+                        seen += n
+                        continue
+                found = list(self.session.scalars(
+                    stmt.order_by(self._newest()).limit(per_page - len(ids)).offset(start)))
+                ids += found
+                seen += start + len(found)
+        return ids
 
 
-def fuzzy_match(session: Session, ws: list[str]) -> Match | None:
-    """PostgreSQL only, for a search that found nothing: each word of MIN_TYPO_LENGTH letters or
-    more matches as typed or by trigram word similarity, best similarity first; None when no
-    word is long enough (or on SQLite). Sets pg_trgm's threshold for this transaction."""
-    if session.get_bind().dialect.name != "postgresql":
-        return None
-    long = [w for w in ws if len(w) >= MIN_TYPO_LENGTH]
-    if not long:
-        return None
-    session.execute(select(func.set_config("pg_trgm.word_similarity_threshold",
-                                           str(WORD_SIMILARITY), True)))
-    vector = _pg_vector()
-    conditions = []
-    for w in ws:
-        exact = vector.op("@@")(_pg_query([w]))
-        conditions.append(or_(exact, Item.search_text.op("%>")(w)) if w in long else exact)
-    score = sum((func.word_similarity(w, Item.search_text) for w in long), start=0.0)
-    return Match(where=and_(*conditions), order=score.desc(), join=False)
+# ---------------------------------------------------------------- typos
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
-def from_items(session: Session, m: Match, *columns):
-    """select(*columns) from the items matching `m` (joined to the FTS table on SQLite)."""
-    stmt = select(*columns)
-    if m.join:
-        stmt = stmt.select_from(ITEMS_FTS).join(Item, Item.id == ITEMS_FTS.c.rowid)
-    return stmt.where(m.where)
+def one_edit(w: str) -> set[str]:
+    """Every word one edit from `w` (about 400 for five letters): SQLite asks its vocabulary
+    for exactly these, instead of reading every word with its counts."""
+    splits = [(w[:i], w[i:]) for i in range(len(w) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in _ALPHABET}
+            | {a + c + b for a, b in splits for c in _ALPHABET}) - {w}
 
-
-# ---------------------------------------------------------------- spelling suggestions (SQLite)
 
 def within_one_edit(a: str, b: str) -> bool:
     """One letter added, removed, changed, or two neighbours swapped (or none)."""
@@ -131,26 +171,37 @@ def within_one_edit(a: str, b: str) -> bool:
     return short[i:] == longer[i + 1:]
 
 
-def suggestion(session: Session, ws: list[str]) -> list[str] | None:
-    """SQLite: the words with each unknown word of MIN_TYPO_LENGTH letters or more replaced by the
-    vocabulary's word one edit away found in the most items; None when nothing changes. Runs only
-    for a search that found nothing; reads the vocabulary's words of about that length."""
-    if session.get_bind().dialect.name != "sqlite":
-        return None
-    changed, out = False, []
-    for w in ws:
-        if len(w) < MIN_TYPO_LENGTH or session.execute(
-                text("SELECT 1 FROM items_fts_vocab WHERE term >= :w AND term < :end LIMIT 1"),
-                {"w": w, "end": w + "\uffff"}).first():
-            out.append(w)
-            continue
-        rows = session.execute(text(
-            "SELECT term, doc FROM items_fts_vocab WHERE length(term) BETWEEN :lo AND :hi"),
-            {"lo": len(w) - 1, "hi": len(w) + 1})
-        near = [(doc, term) for term, doc in rows if within_one_edit(w, term)]
-        if near:
-            out.append(max(near)[1])
-            changed = True
-        else:
-            out.append(w)
-    return out if changed else None
+def _known(session: Session, w: str) -> bool:
+    """Some word of the index starts with `w`."""
+    if _engine(session) == "sqlite":
+        sql = "SELECT 1 FROM items_fts_vocab WHERE term >= :w AND term < :w || char(65535) LIMIT 1"
+    else:
+        sql = "SELECT 1 FROM item_words WHERE word LIKE :w || '%' LIMIT 1"
+    return session.execute(text(sql), {"w": w}).first() is not None
+
+
+def _nearest(session: Session, w: str) -> str | None:
+    """The index's word one edit away from `w`: SQLite, the one in the most items (the
+    vocabulary asked for every word one_edit(w)); PostgreSQL, the most similar by trigrams
+    (item_words through its trigram index)."""
+    if _engine(session) == "sqlite":
+        rows = session.execute(select(literal_column("term"), literal_column("doc"))
+                               .select_from(table("items_fts_vocab"))
+                               .where(literal_column("term").in_(sorted(one_edit(w)))))
+        near = [(doc, term) for term, doc in rows]
+        return max(near)[1] if near else None
+    session.execute(select(func.set_config("pg_trgm.similarity_threshold",
+                                           str(TRIGRAM_SIMILARITY), True)))
+    rows = session.scalars(text(
+        "SELECT word FROM item_words WHERE word % :w ORDER BY similarity(word, :w) DESC, word "
+        "LIMIT 50"), {"w": w})
+    return next((word for word in rows if within_one_edit(w, word)), None)
+
+
+def corrected(session: Session, ws: list[str]) -> list[str] | None:
+    """For a search that found nothing: the words with each unknown word of MIN_TYPO_LENGTH
+    letters or more replaced by the index's nearest word one edit away; None when nothing
+    changes."""
+    out = [(_nearest(session, w) or w) if len(w) >= MIN_TYPO_LENGTH and not _known(session, w)
+           else w for w in ws]
+    return out if out != ws else None

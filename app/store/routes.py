@@ -53,7 +53,8 @@ def _catalog_page(slug: str | None):
         hub = db.first_or_404(select(Hub).where(Hub.slug == slug)) if slug else None
         form = CatalogFilterForm(formdata=request.args)
         query = form.query(request.args.get("page", 1, type=int), hub.id if hub else None)
-        results = catalog.search(query, current_app.config["CATALOG_PAGE_SIZE"])
+        results = catalog.search(query, current_app.config["CATALOG_PAGE_SIZE"],
+                                 pagecache.remembered)
         page_args = form.url_args() | ({"slug": hub.slug} if hub else {})
         form.set_choices(results.facets, pagecache.remembered("catalog sizes", catalog.sizes),
                          [] if hub else pagecache.remembered("hub names", catalog.hub_names))

@@ -1,5 +1,5 @@
 """The catalog's full-text index (issue #12): items.search_title, ix_items_facets, and SQLite FTS5
-(items_fts, its vocabulary, three triggers) or PostgreSQL (generated tsvector + GIN, pg_trgm)
+(items_fts, its vocabulary, three triggers) or PostgreSQL (generated tsvector + GIN, item_words with pg_trgm)
 
 Revision ID: 5e1f0a2c9b7d
 Revises: cda62ed7ae60
@@ -45,10 +45,28 @@ POSTGRESQL_DDL = (
     "setweight(to_tsvector('simple'::regconfig, search_title), 'A') || "
     "setweight(to_tsvector('simple'::regconfig, search_text), 'B')) STORED",
     "CREATE INDEX ix_items_search_vector ON items USING gin (search_vector)",
-    "CREATE INDEX ix_items_search_trgm ON items USING gin (search_text gin_trgm_ops)",
+    "CREATE TABLE IF NOT EXISTS item_words (word text PRIMARY KEY)",
+    "CREATE INDEX IF NOT EXISTS ix_item_words_trgm ON item_words USING gin (word gin_trgm_ops)",
+    # Words in order, so that two transactions adding the same new words cannot deadlock.
+    "CREATE OR REPLACE FUNCTION item_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN INSERT INTO item_words (word) SELECT DISTINCT w FROM new_items, "
+    "unnest(tsvector_to_array(new_items.search_vector)) AS w ORDER BY w "
+    "ON CONFLICT DO NOTHING; RETURN NULL; END $$",
+    "CREATE OR REPLACE FUNCTION item_words_edited() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN INSERT INTO item_words (word) SELECT DISTINCT w FROM "
+    "unnest(tsvector_to_array(NEW.search_vector)) AS w ORDER BY w "
+    "ON CONFLICT DO NOTHING; RETURN NULL; END $$",
+    "CREATE TRIGGER items_words_insert AFTER INSERT ON items REFERENCING NEW TABLE AS new_items "
+    "FOR EACH STATEMENT EXECUTE FUNCTION item_words_inserted()",
+    "CREATE TRIGGER items_words_update AFTER UPDATE OF search_title, search_text ON items "
+    "FOR EACH ROW EXECUTE FUNCTION item_words_edited()",
 )
 POSTGRESQL_DROP = (
-    "DROP INDEX IF EXISTS ix_items_search_trgm", "DROP INDEX IF EXISTS ix_items_search_vector",
+    "DROP TRIGGER IF EXISTS items_words_update ON items",
+    "DROP TRIGGER IF EXISTS items_words_insert ON items",
+    "DROP FUNCTION IF EXISTS item_words_edited()", "DROP FUNCTION IF EXISTS item_words_inserted()",
+    "DROP TABLE IF EXISTS item_words",
+    "DROP INDEX IF EXISTS ix_items_search_vector",
     "ALTER TABLE items DROP COLUMN IF EXISTS search_vector",
 )
 
@@ -67,14 +85,15 @@ def upgrade():
     op.add_column('items', sa.Column('search_title', sa.Text(), nullable=False,
                                      server_default=''))
     items = sa.table('items', sa.column('id', sa.Integer), sa.column('title', sa.String),
-                     sa.column('search_title', sa.Text))
-    rows = bind.execute(sa.select(items.c.id, items.c.title)).all()
-    for start in range(0, len(rows), 1000):
+                     sa.column('size', sa.String), sa.column('search_title', sa.Text))
+    rows = bind.execute(sa.select(items.c.id, items.c.title, items.c.size)).all()
+    for start in range(0, len(rows), 1000):  # the title with the size, folded
         bind.execute(items.update().where(items.c.id == sa.bindparam('item_id'))
                      .values(search_title=sa.bindparam('folded')),
-                     [{"item_id": i, "folded": _fold(t)} for i, t in rows[start:start + 1000]])
+                     [{"item_id": i, "folded": _fold(f"{t} {s}")}
+                      for i, t, s in rows[start:start + 1000]])
     op.create_index('ix_items_facets', 'items',
-                    ['is_listed', 'category', 'size', 'hub_id', 'in_stock'], unique=False)
+                    ['is_listed', 'hub_id', 'category', 'size', 'in_stock'], unique=False)
     if bind.dialect.name == 'sqlite':
         for statement in SQLITE_DDL:
             op.execute(statement)
@@ -82,6 +101,9 @@ def upgrade():
     elif bind.dialect.name == 'postgresql':
         for statement in POSTGRESQL_DDL:
             op.execute(statement)
+        op.execute("INSERT INTO item_words (word) SELECT DISTINCT w FROM items, "
+                   "unnest(tsvector_to_array(items.search_vector)) AS w ORDER BY w "
+                   "ON CONFLICT DO NOTHING")
 
 
 def downgrade():
