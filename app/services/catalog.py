@@ -308,7 +308,7 @@ def add_item(session, hub_id: int, f: ItemFields, photos: Iterable[images.SavedI
     item = Item(
         hub_id=hub_id, title=f.title, category=f.category, size=f.size, condition=f.condition,
         quantity=f.quantity, available=f.quantity, description=f.description,
-        search_text=search_text_for(f.title, f.category, f.size, f.description),
+        **search_fields(f.title, f.category, f.size, f.description),
         photos=[ItemPhoto(stem=p.stem, width=p.width, height=p.height, position=i)
                 for i, p in enumerate(photos)],
     )

@@ -41,10 +41,10 @@ from .text import fold
 
 MAX_WORDS = 8
 MIN_TYPO_LENGTH = 5
-# pg_trgm's similarity that a word of five letters with one typo still reaches: a letter
-# changed keeps 3 of its 6 trigrams (3/9 = 0.33), two letters swapped 2 (0.2); within_one_edit
-# then keeps only the words one edit away.
-TRIGRAM_SIMILARITY = 0.2
+# pg_trgm's similarity (`%` is "greater than") that a word of five letters with one typo still
+# reaches: a letter changed keeps 3 of its 6 trigrams (3/9 = 0.33), two letters swapped 2
+# (2/10 = 0.2); within_one_edit then keeps only the words one edit away.
+TRIGRAM_SIMILARITY = 0.15
 _WORD = re.compile(r"[^\W_]+")
 ITEMS_FTS = table("items_fts", column("rowid"))
 _FTS = literal_column("items_fts")  # the table as the left side of MATCH
@@ -194,7 +194,7 @@ def _nearest(session: Session, w: str) -> str | None:
                                            str(TRIGRAM_SIMILARITY), True)))
     rows = session.scalars(text(
         "SELECT word FROM item_words WHERE word % :w ORDER BY similarity(word, :w) DESC, word "
-        "LIMIT 50"), {"w": w})
+        "LIMIT 200"), {"w": w})
     return next((word for word in rows if within_one_edit(w, word)), None)
 
 
