@@ -308,9 +308,9 @@ def test_a_search_page_runs_a_fixed_number_of_statements(client, app, db, statem
     for n in range(30):
         make_item(make_hub() if n % 3 else hub, title=f"Giày {n}", size=str(30 + n))
     assert selects("/do-tang?q=giay") == few
-    # groups, page ids, items, photos, sizes and hub names (the last two remembered when the
+    # groups, page ids, cards, sizes and hub names (the last two remembered when the
     # micro-cache is on)
-    assert few == 6
+    assert few == 5
 
 
 # ---------------------------------------------------------------- the schema
