@@ -2,25 +2,41 @@
 
     .venv/bin/python benchmarks/load.py          # SQLite and PostgreSQL, 10 s per endpoint
     .venv/bin/python benchmarks/load.py --engines sqlite --duration 5 --scale 0.1  # a quick look
+    .venv/bin/python benchmarks/load.py --engines sqlite --in-process 300   # CPU, SQL per page
+    PYTHONPATH=<pyinstrument> .venv/bin/python benchmarks/load.py --engines sqlite \
+        --in-process 300 --profile user_page                         # where a page's time goes
 
 For each engine it builds a scale dataset in its own database (a SQLite file in a temporary folder;
 the PostgreSQL database `bench`, which it empties: create it once with
-`psql -h 127.0.0.1 -U postgres -d test -c 'create database bench'`), serves the app with gunicorn on
-127.0.0.1 and a free port, and drives it with `wrk` (Debian: `apt-get install -y wrk`) from a second
-process, each endpoint for a fixed time: the trivial route GET /ping (the limit: the same server and
-stack doing no work), the catalog, a filtered search fragment (HX-Request), item pages, the tracking
-page (each logged in as its owner) and request submission (POST with CSRF on: each student once,
-with a basket of their own). It prints requests/s, p50/p95/p99 latency and the ratio to /ping,
-checks the status codes, then checks the stock: no item below zero, reserved units + available ==
+`psql -h 127.0.0.1 -U postgres -d test -c 'create database bench'`, or name another with --pg-url
+and --empty-ok), serves the app with gunicorn on 127.0.0.1 and a free port, and drives it with
+`wrk` (Debian: `apt-get install -y wrk`) from a second process, each endpoint for a fixed time:
+
+- the trivial route GET /ping (the limit: the same server and stack doing no work);
+- the bare catalog /do-tang as an anonymous visitor, which the micro-cache answers (labelled so);
+- what people do in the catalog (issue #12): 3,000 distinct URLs made from the dataset's words
+  (one to three words of a title or description, with or without diacritics, some cut short as
+  while typing; category, size, hub and "in stock" filters now and then, filters alone a fifth
+  of the time, a hub's page a tenth, pages 1–4), each asked four ways — full page and htmx
+  fragment, anonymous and signed in (a signed-in page is never cached; 500 students take turns).
+  The warm-up asks for 3,000 other such URLs, so that no measured anonymous page is in the
+  micro-cache when its measurement starts;
+- item pages, the tracking page (each logged in as its owner) and request submission (POST with
+  CSRF on: each student once, with a basket of their own).
+
+It prints requests/s, p50/p95/p99 latency and the ratio to /ping, checks the status codes and
+the issue's targets, then checks the stock: no item below zero, reserved units + available ==
 quantity.
 
 Logged-in sessions. Checking a password costs 90 ms of scrypt, so a pool of thousands of real logins
 would spend minutes of the two cores before measuring anything. The pool's session cookies are made
-here by the app's own code (Flask-Login's login_user, Flask-WTF's generate_csrf, Flask's signed
-session serializer, with the server's SECRET_KEY, the client's address and User-Agent): the bytes a
-real login followed by "add to basket" would have set. Before measuring, a preflight does the real
-thing over HTTP (login form, basket, checkout with its CSRF token), checks that a POST without a
-token is refused, and that a pooled cookie is accepted.
+here by the app's own code (an open UserSession row holding the token's hash, as
+services/sessions.start makes it, inserted in bulk; Flask-Login's login_user with the id
+"<user>:<token>", Flask-WTF's generate_csrf, Flask's signed session serializer, with the server's
+SECRET_KEY, the client's address and User-Agent): the bytes a real login followed by "add to
+basket" would have set. Before measuring, a preflight does the real thing over HTTP (login form,
+basket, checkout with its CSRF token), checks that a POST without a token is refused, and that a
+pooled cookie is accepted.
 
 Rate limits: the submission limit is per user and every pooled student submits once, so the defaults
 hold and are not raised. Everything runs on the loopback; every load loop stops after its fixed

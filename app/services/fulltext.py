@@ -116,26 +116,22 @@ class Search:
     def page_ids(self, conditions: list, per_page: int, offset: int, total: int) -> list[int]:
         """The ids of a page of the matches that meet `conditions`, best first; `total`: how
         many there are (from the facet counts). Segment after segment (tier, then in stock or
-        not), each read newest first and stopped when the page is full: a segment wholly
-        before the page is only counted."""
+        not), each read newest first and stopped after the page's last row: a page deep in the
+        results reads the ids before it (a few hundred integers), not whole segments."""
         ids: list[int] = []
-        seen = 0  # matches in the segments passed (and, in this one, those taken)
+        seen = 0  # matches in the segments passed
         for part, taken in TIERS:
             for in_stock in (True, False):
                 if len(ids) == per_page or seen >= total:
                     return ids
-                stmt = self._select(part, taken, [Item.id]).where(
-                    *conditions, Item.in_stock == in_stock)
                 start = offset + len(ids) - seen  # this segment's first row of the page
-                if start > 0:
-                    n = self.session.scalar(select(func.count()).select_from(stmt.subquery()))
-                    if start >= n:
-                        seen += n
-                        continue
+                need = per_page - len(ids)
                 found = list(self.session.scalars(
-                    stmt.order_by(self._newest()).limit(per_page - len(ids)).offset(start)))
-                ids += found
-                seen += start + len(found)
+                    self._select(part, taken, [Item.id])
+                    .where(*conditions, Item.in_stock == in_stock)
+                    .order_by(self._newest()).limit(start + need)))
+                ids += found[start:]
+                seen += len(found)  # the whole segment when it ended before the limit
         return ids
 
 
