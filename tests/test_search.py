@@ -384,3 +384,33 @@ def test_the_migration_indexes_the_items_already_there(tmp_path, database_url):
         assert titles(q="giay 38") == ["Giày vải"]
         downgrade(revision="cda62ed7ae60")
         _db.engine.dispose()
+
+
+# ---------------------------------------------------------------- a real phone browser
+
+def test_facet_counts_follow_the_search_in_a_browser(database_url, db, tmp_path):
+    """The counts next to the filters change with the words typed (out-of-band swap), and a
+    select changed from the keyboard keeps the focus."""
+    from tests.browser import live_server, phone_browser, require_chromium
+    require_chromium()
+    from playwright.sync_api import expect
+    hub = make_hub()
+    make_item(hub, title="Giày thể thao", size="38")
+    make_item(hub, title="Giày vải", size="37")
+    make_item(hub, title="Áo dài", category="quan-ao", size="M")
+    with live_server(database_url, str(tmp_path)) as (base, _app), phone_browser() as page:
+        page.goto(f"{base}/do-tang")
+        shoes = page.locator("#category option[value=giay-dep]")
+        expect(shoes).to_have_text("Giày dép (2)")
+        page.locator("#q").press_sequentially("ao", delay=30)
+        page.wait_for_url("**/do-tang?*q=ao*")
+        expect(shoes).to_have_text("Giày dép (0)")
+        expect(page.locator("#category option[value=quan-ao]")).to_have_text("Quần áo (1)")
+        expect(page.locator("#q")).to_be_focused()
+        page.locator("#q").fill("")
+        page.locator("#category").focus()
+        page.keyboard.press("ArrowDown")  # the next option: "Quần áo"
+        page.wait_for_url("**category=quan-ao*")
+        expect(page.locator("#results .title")).to_have_text(["Áo dài"])
+        expect(page.locator("#category")).to_be_focused()
+        expect(page.locator("#size option[value='38']")).to_have_text("38 (0)")
