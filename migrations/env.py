@@ -50,7 +50,7 @@ def include_name(name, type_, parent_names):
     full-text index (app/models/search.py: SQLite's FTS5 tables and their shadow tables,
     PostgreSQL's generated tsvector column and its GIN indexes)."""
     from app.models import search
-    if type_ == "table" and name and name.startswith(search.EXCLUDED_TABLE_PREFIX):
+    if type_ == "table" and name and name.startswith(search.EXCLUDED_TABLE_PREFIXES):
         return False
     return (type_, name) not in search.EXCLUDED
 

@@ -204,6 +204,25 @@ def test_the_index_follows_edits_unlisting_and_relisting(db, hub):
                                 "VALUES ('integrity-check', 1)"))
 
 
+def test_the_shop_finds_products_by_the_index_and_follows_edits(db):
+    from app.services import vendors
+    from app.services.vendors import ProductFields, ProductQuery
+    from tests.test_vendors import make_product, make_vendor
+
+    def names(q):
+        return [p.name for p in vendors.search(ProductQuery(q=q), 24).items]
+
+    vendor = make_vendor(business_name="Hợp tác xã U Minh")
+    honey = make_product(vendor, "Mật ong rừng 500 ml", stock=4)
+    make_product(vendor, "Sáp ong thơm", category="gia-dung")
+    assert names("mat o") == ["Mật ong rừng 500 ml"]
+    assert sorted(names("u minh")) == ["Mật ong rừng 500 ml", "Sáp ong thơm"]
+    vendors.update_product(vendor.user_id, honey.id, ProductFields(
+        "Bánh tráng phơi sương", "nong-san", 30_000, 4), stock_seen=4)
+    assert names("banh trang") == ["Bánh tráng phơi sương"]
+    assert names("mat ong") == []
+
+
 # ---------------------------------------------------------------- typos
 
 def test_a_typo_in_a_long_word(db, hub, client):
@@ -321,14 +340,16 @@ def _search_schema(url: str) -> list:
         if engine.dialect.name == "sqlite":
             rows = conn.execute(text(
                 "SELECT type, name, sql FROM sqlite_master WHERE name LIKE 'items_fts%' "
-                "OR type = 'trigger' OR name = 'ix_items_facets' ORDER BY name")).all()
+                "OR name LIKE 'products_fts%' OR type = 'trigger' OR name = 'ix_items_facets' "
+                "ORDER BY name")).all()
         else:
             rows = conn.execute(text(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
-                "('items', 'item_words') UNION ALL SELECT tgname, pg_get_triggerdef(oid) "
+                "('items', 'item_words', 'products') UNION ALL "
+                "SELECT tgname, pg_get_triggerdef(oid) "
                 "FROM pg_trigger WHERE NOT tgisinternal UNION ALL "
                 "SELECT column_name, generation_expression FROM information_schema.columns "
-                "WHERE table_name = 'items' AND column_name = 'search_vector' UNION ALL "
+                "WHERE column_name = 'search_vector' UNION ALL "
                 "SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'item_words%' "
                 "ORDER BY 1")).all()
     engine.dispose()

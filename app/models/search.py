@@ -13,6 +13,9 @@ whole text B, with a GIN index; and `item_words`, every word the items have used
 triggers from that tsvector, with a trigram index (pg_trgm) to find the word a typo meant. A
 word stays there when its items go (a suggestion is only made when its search finds items).
 
+The start-ups' products get the same, simpler: `products_fts` over `products.search_text`
+(SQLite), `products.search_vector` with a GIN index (PostgreSQL); the shop keeps its order.
+
 The same statements run from the migration that creates the index (a copy, frozen there) and,
 for `db.create_all()` (the tests, the benchmarks), from the `after_create` event of the items
 table below; tests/test_search.py checks that both give the same schema. Autogenerate cannot see
@@ -22,6 +25,7 @@ any of it (a virtual table, triggers, a column and indexes the models do not dec
 from sqlalchemy import event
 
 from .item import Item
+from .vendor import Product
 
 SQLITE_DDL = (
     "CREATE VIRTUAL TABLE items_fts USING fts5(search_title, search_text, content='items', "
@@ -74,12 +78,39 @@ POSTGRESQL_DROP = (
     "DROP INDEX IF EXISTS ix_items_search_vector",
     "ALTER TABLE items DROP COLUMN IF EXISTS search_vector",
 )
+SQLITE_PRODUCTS_DDL = (
+    "CREATE VIRTUAL TABLE products_fts USING fts5(search_text, content='products', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 0', prefix='1 2 3')",
+    "CREATE TRIGGER products_fts_insert AFTER INSERT ON products BEGIN "
+    "INSERT INTO products_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "CREATE TRIGGER products_fts_delete AFTER DELETE ON products BEGIN "
+    "INSERT INTO products_fts(products_fts, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); END",
+    "CREATE TRIGGER products_fts_update AFTER UPDATE OF search_text ON products BEGIN "
+    "INSERT INTO products_fts(products_fts, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); "
+    "INSERT INTO products_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+)
+SQLITE_PRODUCTS_DROP = (
+    "DROP TRIGGER IF EXISTS products_fts_update", "DROP TRIGGER IF EXISTS products_fts_delete",
+    "DROP TRIGGER IF EXISTS products_fts_insert", "DROP TABLE IF EXISTS products_fts",
+)
+POSTGRESQL_PRODUCTS_DDL = (
+    "ALTER TABLE products ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
+    "to_tsvector('simple'::regconfig, search_text)) STORED",
+    "CREATE INDEX ix_products_search_vector ON products USING gin (search_vector)",
+)
+POSTGRESQL_PRODUCTS_DROP = (
+    "DROP INDEX IF EXISTS ix_products_search_vector",
+    "ALTER TABLE products DROP COLUMN IF EXISTS search_vector",
+)
 # For migrations/env.py: (kind, name) pairs autogenerate must not compare.
 EXCLUDED = {("column", "search_vector"), ("index", "ix_items_search_vector"),
-            ("table", "item_words"), ("index", "ix_item_words_trgm")}
+            ("table", "item_words"), ("index", "ix_item_words_trgm"),
+            ("index", "ix_products_search_vector")}
 # Emptied with the models' tables between tests (tests/conftest.py).
 EXTRA_TABLES = {"postgresql": ("item_words",)}
-EXCLUDED_TABLE_PREFIX = "items_fts"  # the virtual tables and FTS5's shadow tables
+EXCLUDED_TABLE_PREFIXES = ("items_fts", "products_fts")  # virtual tables, FTS5's shadow tables
 
 
 def ddl(dialect: str) -> tuple[str, ...]:
@@ -99,3 +130,17 @@ def _drop_index(table, connection, **_kw):
     statements = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
     for statement in statements.get(connection.dialect.name, ()):
         connection.exec_driver_sql(statement)
+
+
+@event.listens_for(Product.__table__, "after_create")
+def _create_product_index(table, connection, **_kw):
+    statements = {"sqlite": SQLITE_PRODUCTS_DDL, "postgresql": POSTGRESQL_PRODUCTS_DDL}
+    for statement in statements.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+@event.listens_for(Product.__table__, "before_drop")
+def _drop_product_index(table, connection, **_kw):
+    if connection.dialect.name == "sqlite":
+        for statement in SQLITE_PRODUCTS_DROP:
+            connection.exec_driver_sql(statement)

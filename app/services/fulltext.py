@@ -135,6 +135,17 @@ class Search:
         return ids
 
 
+def product_ids(session: Session, ws: list[str]) -> Select:
+    """The ids of the start-ups' products whose text has every word as a prefix (products_fts /
+    products.search_vector, models/search.py)."""
+    if _engine(session) == "sqlite":
+        fts = table("products_fts", column("rowid"))
+        return select(fts.c.rowid).where(literal_column("products_fts").op("MATCH")(
+            _fts(ws, PREFIX)))
+    return select(literal_column("products.id")).select_from(table("products")).where(
+        literal_column("products.search_vector").op("@@")(_to_tsquery(_tsquery(ws, PREFIX))))
+
+
 # ---------------------------------------------------------------- typos
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"

@@ -1,5 +1,5 @@
 """The catalog's full-text index (issue #12): items.search_title, ix_items_facets, and SQLite FTS5
-(items_fts, its vocabulary, three triggers) or PostgreSQL (generated tsvector + GIN, item_words with pg_trgm)
+(items_fts, its vocabulary, three triggers) or PostgreSQL (generated tsvector + GIN, item_words with pg_trgm); the same for products' search_text
 
 Revision ID: 5e1f0a2c9b7d
 Revises: cda62ed7ae60
@@ -70,6 +70,33 @@ POSTGRESQL_DROP = (
     "ALTER TABLE items DROP COLUMN IF EXISTS search_vector",
 )
 
+SQLITE_PRODUCTS_DDL = (
+    "CREATE VIRTUAL TABLE products_fts USING fts5(search_text, content='products', "
+    "content_rowid='id', tokenize='unicode61 remove_diacritics 0', prefix='1 2 3')",
+    "CREATE TRIGGER products_fts_insert AFTER INSERT ON products BEGIN "
+    "INSERT INTO products_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "CREATE TRIGGER products_fts_delete AFTER DELETE ON products BEGIN "
+    "INSERT INTO products_fts(products_fts, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); END",
+    "CREATE TRIGGER products_fts_update AFTER UPDATE OF search_text ON products BEGIN "
+    "INSERT INTO products_fts(products_fts, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); "
+    "INSERT INTO products_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+)
+SQLITE_PRODUCTS_DROP = (
+    "DROP TRIGGER IF EXISTS products_fts_update", "DROP TRIGGER IF EXISTS products_fts_delete",
+    "DROP TRIGGER IF EXISTS products_fts_insert", "DROP TABLE IF EXISTS products_fts",
+)
+POSTGRESQL_PRODUCTS_DDL = (
+    "ALTER TABLE products ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
+    "to_tsvector('simple'::regconfig, search_text)) STORED",
+    "CREATE INDEX ix_products_search_vector ON products USING gin (search_vector)",
+)
+POSTGRESQL_PRODUCTS_DROP = (
+    "DROP INDEX IF EXISTS ix_products_search_vector",
+    "ALTER TABLE products DROP COLUMN IF EXISTS search_vector",
+)
+
 
 def _fold(text):
     """app/services/text.fold as it is today: lower case, no tones, đ → d."""
@@ -95,11 +122,12 @@ def upgrade():
     op.create_index('ix_items_facets', 'items',
                     ['is_listed', 'hub_id', 'category', 'size', 'in_stock'], unique=False)
     if bind.dialect.name == 'sqlite':
-        for statement in SQLITE_DDL:
+        for statement in SQLITE_DDL + SQLITE_PRODUCTS_DDL:
             op.execute(statement)
         op.execute("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
+        op.execute("INSERT INTO products_fts(products_fts) VALUES ('rebuild')")
     elif bind.dialect.name == 'postgresql':
-        for statement in POSTGRESQL_DDL:
+        for statement in POSTGRESQL_DDL + POSTGRESQL_PRODUCTS_DDL:
             op.execute(statement)
         op.execute("INSERT INTO item_words (word) SELECT DISTINCT w FROM items, "
                    "unnest(tsvector_to_array(items.search_vector)) AS w ORDER BY w "
@@ -109,10 +137,10 @@ def upgrade():
 def downgrade():
     bind = op.get_bind()
     if bind.dialect.name == 'sqlite':
-        for statement in SQLITE_DROP:
+        for statement in SQLITE_PRODUCTS_DROP + SQLITE_DROP:
             op.execute(statement)
     elif bind.dialect.name == 'postgresql':
-        for statement in POSTGRESQL_DROP:
+        for statement in POSTGRESQL_PRODUCTS_DROP + POSTGRESQL_DROP:
             op.execute(statement)
     op.drop_index('ix_items_facets', table_name='items')
     op.drop_column('items', 'search_title')
