@@ -45,6 +45,16 @@ def get_metadata():
     return target_db.metadata
 
 
+def include_name(name, type_, parent_names):
+    """Leave out of autogenerate's comparison what the models cannot declare: the catalog's
+    full-text index (app/models/search.py: SQLite's FTS5 tables and their shadow tables,
+    PostgreSQL's generated tsvector column and its GIN indexes)."""
+    from app.models import search
+    if type_ == "table" and name and name.startswith(search.EXCLUDED_TABLE_PREFIXES):
+        return False
+    return (type_, name) not in search.EXCLUDED
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -59,7 +69,8 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True,
+        include_name=include_name,
     )
 
     with context.begin_transaction():
@@ -94,6 +105,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_name=include_name,
             **conf_args
         )
 

@@ -10,6 +10,7 @@ from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db as _db
+from app.models import search
 from tests import factories
 from tests.html import unique_ids
 
@@ -43,7 +44,7 @@ def _empty_tables():
     _db.session.rollback()
     tables = list(reversed(_db.metadata.sorted_tables))
     if _db.engine.dialect.name == "postgresql":
-        names = ", ".join(t.name for t in tables)
+        names = ", ".join([t.name for t in tables] + list(search.EXTRA_TABLES["postgresql"]))
         _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     else:
         for t in tables:

@@ -4,7 +4,7 @@ import itertools
 from app.extensions import db
 from app.models import Hub, HubWard, Item, User, UserRole
 from app.services import geo
-from app.services.catalog import search_text_for
+from app.services.catalog import search_fields
 
 _seq = itertools.count(1)
 
@@ -60,7 +60,7 @@ def make_item(hub, title="Giày thể thao", category="giay-dep", size="38", qua
     item = Item(
         hub_id=hub.id, title=title, category=category, size=size, condition=condition,
         quantity=quantity, available=quantity if available is None else available,
-        description=description, search_text=search_text_for(title, category, size, description),
+        description=description, **search_fields(title, category, size, description),
     )
     db.session.add(item)
     db.session.commit()

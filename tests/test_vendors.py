@@ -341,7 +341,9 @@ def market(db):
     ("tan phuoc", ["Nón lá bài thơ"]),  # the vendor's name
     ("thu cong", ["Nón lá bài thơ"]),  # the category's name
     ("ung", []),  # word prefix ("rừng", "dụng"), not substring
-    ("50%", []),
+    ("50%", ["Mật ong rừng 500 ml"]),  # "%" is neither a wildcard nor a word: "50" starts "500"
+    ("ml*", ["Mật ong rừng 500 ml"]),  # nor is FTS5's "*" anything but punctuation
+    ('"ong" OR "non"', []),  # nor its query syntax: OR, quotes — "or" is a word nothing has
 ])
 def test_catalog_search_folds_diacritics(client, market, q, expected):
     resp = client.get("/san-pham", query_string={"q": q}, headers=HTMX)

@@ -1,4 +1,5 @@
 """All models, imported here so Alembic sees every table."""
+from . import search  # noqa: F401  (the full-text index, created with the items table)
 from .audit import AuditEntry
 from .delivery import DeliveryRun, Route, RunStop
 from .donation import Donation, DonationLine, DonationPhoto

@@ -22,6 +22,8 @@ class Item(db.Model):
         Index("ix_items_category", "is_listed", "category", *CATALOG_ORDER),
         Index("ix_items_hub", "hub_id", "is_listed", *CATALOG_ORDER),
         Index("ix_items_size", "is_listed", "size"),  # the size filter's choices (catalog.sizes)
+        # The facet counts of a catalog without words (catalog.facets): read from the index alone.
+        Index("ix_items_facets", "is_listed", "hub_id", "category", "size", "in_stock"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,7 +37,10 @@ class Item(db.Model):
     available: Mapped[int] = mapped_column(default=1)
     # Kept by the database from `available`, so that an index can serve the catalog's order.
     in_stock: Mapped[bool] = mapped_column(Computed("available > 0"))
-    search_text: Mapped[str] = mapped_column(Text, default="")  # diacritic-folded title etc.
+    # Diacritic-folded text the catalog's full-text index is built from (models/search.py):
+    # the title with the size, and the title, category, size and description together.
+    search_title: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
     is_listed: Mapped[bool] = mapped_column(default=True)
     # The donation line it came from (None when listed directly); lets a donor see it given out.
     donation_line_id: Mapped[int | None] = mapped_column(ForeignKey("donation_lines.id"),

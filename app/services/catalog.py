@@ -1,15 +1,15 @@
 """The catalog: categories, search with diacritic folding, filters, pagination, listing items."""
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload
 
 from ..database import write_transaction
 from ..extensions import db
 from ..models import Hub, Item, ItemPhoto, User
-from . import images
+from . import fulltext, images
 from .requests import acts_for_hub
 from .text import clean_block, clean_line, fold
 
@@ -36,8 +36,16 @@ _CATEGORY_WORDS = {
 
 
 def search_text_for(title: str, category: str, size: str, description: str) -> str:
-    """The folded text an item is found by; leading space so every word can be matched by prefix."""
+    """The folded text an item is found by: title, category, size and description."""
     return " " + fold(" ".join([title, _CATEGORY_WORDS.get(category, ""), size, description]))
+
+
+def search_fields(title: str, category: str, size: str, description: str) -> dict:
+    """An item's two folded columns, which the full-text index follows (models/search.py): the
+    title with the size (what a card shows: "giay 38" finds size-38 shoes first), and the whole
+    text."""
+    return {"search_title": fold(f"{title} {size}"),
+            "search_text": search_text_for(title, category, size, description)}
 
 
 @dataclass(frozen=True)
@@ -45,51 +53,188 @@ class CatalogQuery:
     q: str = ""
     category: str = ""
     size: str = ""
-    hub_id: int | None = None
+    hub_id: int | None = None  # the hub filter of the catalog of every hub
     available_only: bool = False
     page: int = 1
+    within_hub: int | None = None  # a hub's own page: only its items, no hub facet
+
+
+@dataclass(frozen=True)
+class Facets:
+    """How many listed items the current search would list with each value of each filter,
+    the other filters kept: "Giày dép (124)"."""
+    categories: dict[str, int]
+    sizes: dict[str, int]
+    hubs: dict[int, int]
+
+
+@dataclass
+class Results:
+    """A page of the catalog, with what the filters and the pagination need."""
+    items: list  # rows of cards()
+    total: int
+    facets: Facets
+    page: int
+    per_page: int
+    # Nothing found as typed, something with these words (one typo corrected): SQLite offers
+    # them ("Có phải bạn tìm …?"); PostgreSQL lists their items (`approximate`).
+    suggestion: str | None = None
+    approximate: bool = False
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // self.per_page)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _scope(cq: CatalogQuery) -> list:
+    """What the facet counts are taken within: listed, in stock if asked, the hub's page."""
+    conditions = [Item.is_listed == True]  # noqa: E712 (= true: SQLite then seeks its indexes)
+    if cq.available_only:
+        conditions.append(Item.in_stock == True)  # noqa: E712
+    if cq.within_hub:
+        conditions.append(Item.hub_id == cq.within_hub)
+    return conditions
 
 
 def _filters(cq: CatalogQuery) -> list:
-    """The conditions of a query, besides "listed"."""
-    conditions = []
-    for word in fold(cq.q).split()[:8]:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(Item.search_text.like(f"% {escaped}%", escape="\\"))
+    """The conditions of a page: the scope and the facets' filters."""
+    conditions = _scope(cq)
     if cq.category in CATEGORIES:
         conditions.append(Item.category == cq.category)
     if cq.size:
         conditions.append(Item.size == cq.size)
-    if cq.hub_id:
+    if cq.hub_id and not cq.within_hub:
         conditions.append(Item.hub_id == cq.hub_id)
-    if cq.available_only:
-        conditions.append(Item.in_stock.is_(True))
     return conditions
 
 
+def _facets(rows, cq: CatalogQuery) -> tuple[int, Facets]:
+    """(total, facets) from the (hub, category, size, count) groups of the matches in scope:
+    a facet's counts keep the other filters and leave its own out."""
+    category = cq.category if cq.category in CATEGORIES else ""
+    hub = None if cq.within_hub else cq.hub_id
+    cats: Counter = Counter()
+    by_size: Counter = Counter()
+    by_hub: Counter = Counter()
+    total = 0
+    for hub_id, cat, size, n in rows:
+        c, s, h = (not category or cat == category, not cq.size or size == cq.size,
+                   not hub or hub_id == hub)
+        if s and h:
+            cats[cat] += n
+        if c and h:
+            by_size[size] += n
+        if c and s:
+            by_hub[hub_id] += n
+        if c and s and h:
+            total += n
+    return total, Facets(dict(cats), dict(by_size), dict(by_hub))
+
+
+_GROUP = (Item.hub_id, Item.category, Item.size)
+
+
+def _groups(stmt: Select) -> list[tuple]:
+    return [tuple(r) for r in db.session.execute(stmt.group_by(*_GROUP))]
+
+
+def store_groups(available_only: bool = False, within_hub: int | None = None) -> list[tuple]:
+    """(hub, category, size, count) of the listed items, in the order of the covering index
+    ix_items_facets (no sort): every filter's counts without words."""
+    cq = CatalogQuery(available_only=available_only, within_hub=within_hub)
+    return _groups(select(*_GROUP, func.count()).where(*_scope(cq)))
+
+
+def cards() -> Select:
+    """What a card of the catalog shows, as plain rows (no ORM objects: a third of a search
+    page's time went to building 24 items, their hubs and photos): the item's id, title, size,
+    condition and available units, its hub's name and its first photo's stem."""
+    cover = select(ItemPhoto.stem).where(ItemPhoto.item_id == Item.id) \
+        .order_by(ItemPhoto.position, ItemPhoto.id).limit(1).scalar_subquery()
+    return select(Item.id, Item.title, Item.size, Item.condition, Item.available,
+                  Hub.name.label("hub_name"), cover.label("cover_stem")) \
+        .join(Hub, Hub.id == Item.hub_id)
+
+
+def _load(ids: list[int]) -> list:
+    if not ids:
+        return []
+    found = {row.id: row for row in db.session.execute(cards().where(Item.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
 def build_query(cq: CatalogQuery) -> Select:
-    # A card shows its hub's name: not the hub's delivery wards (a second query per page).
-    stmt = select(Item).where(Item.is_listed.is_(True), *_filters(cq)) \
-        .options(joinedload(Item.hub).lazyload(Hub.delivery_wards))
-    # In stock first, newest first: the order of the ix_items_* indexes, read backwards.
-    return stmt.order_by(Item.in_stock.desc(), Item.created_at.desc(), Item.id.desc())
+    """The catalog's cards without words: in stock first, newest first — the order of the
+    ix_items_* indexes, read backwards, so a page reads its 24 index entries."""
+    return cards().where(*_filters(cq)) \
+        .order_by(Item.in_stock.desc(), Item.created_at.desc(), Item.id.desc())
+
+
+def _computed(_key, compute):
+    return compute()
+
+
+def search(cq: CatalogQuery, per_page: int, remember=_computed) -> Results:
+    """A page of the catalog with its total and facet counts, from indexes.
+
+    Without words: the page is read in the indexes' order (build_query); the total and every
+    facet come from store_groups(), through `remember(key, compute)` — the route passes
+    pagecache.remembered: whole-store counts shared by every visitor, up to
+    CATALOG_CACHE_SECONDS old, like the list of sizes. With words: one GROUP BY over the matches
+    of the full-text index gives the total and every facet, exact; the page is read tier by
+    tier (services/fulltext). A search that finds nothing tries its words with one typo
+    corrected (fulltext.corrected)."""
+    page = max(cq.page, 1)
+    offset = (page - 1) * per_page
+    ws = fulltext.words(cq.q)
+    if not ws:
+        key = ("catalog groups", cq.available_only, cq.within_hub)
+        total, facets = _facets(remember(key, lambda: store_groups(cq.available_only,
+                                                                   cq.within_hub)), cq)
+        items = list(db.session.execute(build_query(cq).limit(per_page).offset(offset))) \
+            if total > offset else []
+        return Results(items, total, facets, page, per_page)
+    found = fulltext.Search(db.session, ws)
+    results = Results([], *_matched(found, cq), page=page, per_page=per_page)
+    if results.total == 0:
+        better = fulltext.corrected(db.session, ws)
+        if better:
+            found = fulltext.Search(db.session, better)
+            total, facets = _matched(found, cq)
+            if total and not found.sqlite:  # PostgreSQL lists what the corrected words find
+                results = Results([], total, facets, page, per_page, approximate=True)
+            results.suggestion = " ".join(better) if total else None
+    if results.total > offset:
+        results.items = _load(found.page_ids(_filters(cq), per_page, offset, results.total))
+    return results
+
+
+def _matched(found: fulltext.Search, cq: CatalogQuery) -> tuple[int, Facets]:
+    return _facets(_groups(found.select(*_GROUP, func.count()).where(*_scope(cq))), cq)
 
 
 def count(cq: CatalogQuery) -> int:
-    """How many listed items match. A word search has to test every item's text: written as
-    "IS NOT false", the listed condition keeps SQLite from walking an index on is_listed and looking
-    each row up one by one (measured 4× slower than reading the table once, on 50,000 items)."""
-    filters = _filters(cq)
-    listed = Item.is_listed.is_not(False) if fold(cq.q) else Item.is_listed.is_(True)
-    return db.session.scalar(select(func.count()).select_from(Item).where(listed, *filters))
-
-
-def search(cq: CatalogQuery, per_page: int):
-    """A page of results; its total is counted by count()."""
-    results = db.paginate(build_query(cq), page=max(cq.page, 1), per_page=per_page,
-                          error_out=False, count=False)
-    results.total = count(cq)
-    return results
+    """How many listed items the catalog lists for `cq` (the total of search())."""
+    ws = fulltext.words(cq.q)
+    stmt = fulltext.Search(db.session, ws).select(*_GROUP, func.count()) if ws else \
+        select(*_GROUP, func.count())
+    return _facets(_groups(stmt.where(*_scope(cq))), cq)[0]
 
 
 def sizes() -> list[str]:
@@ -168,7 +313,7 @@ def add_item(session, hub_id: int, f: ItemFields, photos: Iterable[images.SavedI
     item = Item(
         hub_id=hub_id, title=f.title, category=f.category, size=f.size, condition=f.condition,
         quantity=f.quantity, available=f.quantity, description=f.description,
-        search_text=search_text_for(f.title, f.category, f.size, f.description),
+        **search_fields(f.title, f.category, f.size, f.description),
         photos=[ItemPhoto(stem=p.stem, width=p.width, height=p.height, position=i)
                 for i, p in enumerate(photos)],
     )

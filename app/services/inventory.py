@@ -23,11 +23,11 @@ from ..extensions import db
 from ..models import Item, ItemPhoto, ItemRequest, RequestLine, User, WaitlistEntry
 from ..models.base import utcnow
 from ..models.request import CLOSED_STATUSES
-from . import images
-from .catalog import MAX_PHOTOS, CatalogError, ItemFields, checked_fields, search_text_for
+from . import fulltext, images
+from .catalog import MAX_PHOTOS, CatalogError, ItemFields, checked_fields, search_fields
 from .notifications import notify
 from .requests import acts_for_hub, offer_freed_units
-from .text import clean_line, fold
+from .text import clean_line
 
 
 def held(item: Item) -> int:
@@ -121,8 +121,9 @@ def edit_item(actor_id: int, item_id: int, fields: ItemFields, keep_photos: list
                 raise CatalogError(below_held(held(item)), "quantity")
             item.title, item.category, item.size = fields.title, fields.category, fields.size
             item.condition, item.description = fields.condition, fields.description
-            item.search_text = search_text_for(fields.title, fields.category, fields.size,
-                                               fields.description)
+            for name, value in search_fields(fields.title, fields.category, fields.size,
+                                             fields.description).items():
+                setattr(item, name, value)
             photos = kept + [ItemPhoto(stem=s.stem, width=s.width, height=s.height)
                              for s in saved]
             if photos != item.photos or any(p.position != i for i, p in enumerate(photos)):
@@ -204,9 +205,10 @@ class StaffQuery:
 def staff_items(sq: StaffQuery, per_page: int):
     """A page of the hub's items, listed or not, newest first; words match as in the catalog."""
     stmt = select(Item).where(Item.hub_id == sq.hub_id)
-    for word in fold(clean_line(sq.q, 100)).split()[:8]:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Item.search_text.like(f"% {escaped}%", escape="\\"))
+    ws = fulltext.words(clean_line(sq.q, 100))
+    if ws:  # the catalog's full-text index (it holds unlisted items too)
+        stmt = stmt.where(Item.id.in_(fulltext.Search(db.session, ws).select(Item.id)
+                                      .where(Item.hub_id == sq.hub_id)))
     if sq.show in ("listed", "unlisted"):
         stmt = stmt.where(Item.is_listed.is_(sq.show == "listed"))
     stmt = stmt.order_by(Item.created_at.desc(), Item.id.desc())

@@ -14,7 +14,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import Hub, Product, ProductPhoto, User, UserRole, Vendor
 from ..models.base import utcnow
-from . import images, vietqr
+from . import fulltext, images, vietqr
 from .catalog import MAX_PHOTOS
 from .notifications import notify
 from .text import clean_block, clean_line, fold
@@ -357,12 +357,12 @@ class ProductQuery:
 
 def build_query(pq: ProductQuery) -> Select:
     """Listed products of approved vendors; every folded word of `q` must start a word of the
-    product's search text (the same word-prefix LIKE as the donated items' catalog)."""
+    product's search text, found by its full-text index (services/fulltext.product_ids)."""
     stmt = select(Product).join(Vendor, Product.vendor_id == Vendor.id).where(
         Product.is_listed.is_(True), Vendor.status == "approved")
-    for word in fold(pq.q).split()[:8]:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Product.search_text.like(f"% {escaped}%", escape="\\"))
+    ws = fulltext.words(pq.q)
+    if ws:
+        stmt = stmt.where(Product.id.in_(fulltext.product_ids(db.session, ws)))
     if pq.category in PRODUCT_CATEGORIES:
         stmt = stmt.where(Product.category == pq.category)
     if pq.hub_id:

@@ -25,6 +25,7 @@ from ..services.catalog import (
     MAX_PHOTOS,
     MAX_QUANTITY,
     CatalogQuery,
+    Facets,
     ItemFields,
 )
 from ..services.inventory import SHOW_CHOICES, StaffQuery
@@ -46,16 +47,28 @@ class CatalogFilterForm(BaseForm):
                       widget=PlainSelect())
     available = BooleanField(_l("Chỉ món còn hàng"))
 
-    def set_choices(self, sizes: list[str], hubs) -> None:
-        self.category.choices = choices([("", _l("Mọi danh mục")), *CATEGORIES.items()])
-        self.size.choices = choices([("", _l("Mọi cỡ"))] + [(s, s) for s in sizes])
-        self.hub.choices = choices([("", _l("Tất cả điểm phát"))] + [(h.id, h.name) for h in hubs])
+    def set_choices(self, facets: Facets, sizes: list[str], hubs) -> None:
+        """The filters' options, each with how many items the current search would list with it
+        ("Giày dép (124)"); every size and hub stays offered, with (0) when none matches."""
+        def counted(label, n: int) -> str:
+            return f"{label} ({n})"
 
-    def query(self, page: int, hub_id: int | None = None) -> CatalogQuery:
+        cats, by_size, by_hub = facets.categories, facets.sizes, facets.hubs
+        self.category.choices = choices(
+            [("", counted(_l("Mọi danh mục"), sum(cats.values())))]
+            + [(k, counted(label, cats.get(k, 0))) for k, label in CATEGORIES.items()])
+        self.size.choices = choices([("", counted(_l("Mọi cỡ"), sum(by_size.values())))]
+                                    + [(s, counted(s, by_size.get(s, 0))) for s in sizes])
+        self.hub.choices = choices([("", counted(_l("Tất cả điểm phát"), sum(by_hub.values())))]
+                                   + [(h.id, counted(h.name, by_hub.get(h.id, 0))) for h in hubs])
+
+    def query(self, page: int, within_hub: int | None = None) -> CatalogQuery:
+        """The search; `within_hub`: a hub's own page (its items only, no hub filter)."""
         return CatalogQuery(
             q=(self.q.data or "")[:100], category=self.category.data or "",
-            size=(self.size.data or "")[:32], hub_id=hub_id or self.hub.data,
+            size=(self.size.data or "")[:32], hub_id=None if within_hub else self.hub.data,
             available_only=bool(self.available.data), page=min(max(page, 1), MAX_PAGE),
+            within_hub=within_hub,
         )
 
     def url_args(self) -> dict:

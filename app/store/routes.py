@@ -52,14 +52,15 @@ def _catalog_page(slug: str | None):
     def render_html(**context) -> str:
         hub = db.first_or_404(select(Hub).where(Hub.slug == slug)) if slug else None
         form = CatalogFilterForm(formdata=request.args)
-        query = form.query(request.args.get("page", 1, type=int), hub_id=hub.id if hub else None)
-        results = catalog.search(query, current_app.config["CATALOG_PAGE_SIZE"])
+        query = form.query(request.args.get("page", 1, type=int), hub.id if hub else None)
+        results = catalog.search(query, current_app.config["CATALOG_PAGE_SIZE"],
+                                 pagecache.remembered)
         page_args = form.url_args() | ({"slug": hub.slug} if hub else {})
-        if not fragment:
-            form.set_choices(pagecache.remembered("catalog sizes", catalog.sizes),
-                             [] if hub else pagecache.remembered("hub names", catalog.hub_names))
+        form.set_choices(results.facets, pagecache.remembered("catalog sizes", catalog.sizes),
+                         [] if hub else pagecache.remembered("hub names", catalog.hub_names))
         return render_template("store/_results.html" if fragment else "store/catalog.html",
-                               form=form, results=results, hub=hub, page_args=page_args, **context)
+                               form=form, results=results, hub=hub, page_args=page_args,
+                               fragment=fragment, **context)
 
     response = make_response(pagecache.render(render_html))
     response.vary.add("HX-Request")
