@@ -1,6 +1,6 @@
 """All models, imported here so Alembic sees every table."""
 from .audit import AuditEntry
-from .delivery import DeliveryRun, Route, RunStop
+from .delivery import DeliveryRun, OfflineAction, Route, RunStop
 from .donation import Donation, DonationLine, DonationPhoto
 from .hub import Hub, HubWard
 from .item import Item, ItemPhoto
@@ -28,6 +28,7 @@ __all__ = [
     "ItemRequest",
     "MarketEvent",
     "Notification",
+    "OfflineAction",
     "OneTimeCode",
     "Order",
     "OrderLine",

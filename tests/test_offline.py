@@ -1,0 +1,293 @@
+"""The route offline (issue #15): the bundle the volunteer's phone keeps (salted hashes, never the
+students' codes), and the sync of the phone's queue — each idempotency key applied once, what no
+longer applies refused with its reason, the phone's time kept within bounds and shown to the
+student. The real browser, with the network switched off, is at the end."""
+import json
+from datetime import timedelta
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import HTTPCookieProcessor, Request, build_opener
+
+import pytest
+from flask_babel import format_datetime
+from sqlalchemy import func, select
+
+from app.extensions import db as _db
+from app.models import ItemRequest, Notification, OfflineAction, RequestEvent, Route
+from app.models.base import utcnow
+from app.services import handover
+from tests.factories import PASSWORD, make_hub, make_user
+from tests.test_handover import in_run, statuses, stop_of
+
+
+@pytest.fixture
+def hub(db):
+    return make_hub()
+
+
+@pytest.fixture
+def organizer(hub):
+    return make_user(roles=("organizer",), hub=hub, name="Phạm Minh Tuấn")
+
+
+@pytest.fixture
+def volunteer(hub):
+    return make_user(roles=("volunteer",), hub=hub, name="Trần Văn Hùng")
+
+
+def started_route(hub, organizer, volunteer, names=("An", "Bình", "Chi")):
+    """A route of three parcels given to `volunteer`, set off; returns (route id, requests)."""
+    reqs = [in_run(hub, organizer, name=n, street=f"{k} Nguyễn Huệ")
+            for k, n in enumerate(names, 1)]
+    route = _db.session.scalar(select(Route))
+    route.volunteer_id = volunteer.id
+    _db.session.commit()
+    handover.start_route(volunteer.id, route.id)
+    _db.session.expire_all()
+    return route.id, reqs
+
+
+def act(req, action="handover", **kw):
+    body = {"key": kw.pop("key", None) or handover_key(), "stop": stop_of(req).id,
+            "action": action, "at": kw.pop("at", utcnow().isoformat() + "Z")}
+    if action == "handover":
+        body["code"] = kw.pop("code", req.handover_code)
+    else:
+        body["reason"] = kw.pop("reason", "Không có ai ở nhà")
+    return body | kw
+
+
+_keys = iter(range(10**6))
+
+
+def handover_key() -> str:
+    return f"phone-key-{next(_keys):06d}"
+
+
+def counts(req) -> tuple[int, int, int]:
+    _db.session.expire_all()
+    return (_db.session.scalar(select(func.count()).select_from(RequestEvent)
+                               .where(RequestEvent.request_id == req.id)),
+            _db.session.scalar(select(func.count()).select_from(Notification)
+                               .where(Notification.user_id == req.user_id)),
+            _db.session.scalar(select(func.count()).select_from(OfflineAction)))
+
+
+# ------------------------------------------------------------------ the bundle
+
+def test_the_bundle_checks_a_code_without_holding_it(hub, organizer, volunteer):
+    route_id, reqs = started_route(hub, organizer, volunteer)
+    bundle = handover.offline_bundle(volunteer.id, route_id)
+    assert [s["code"] for s in bundle["stops"]] == [r.code for r in reqs]
+    for stop, req in zip(bundle["stops"], reqs, strict=True):
+        assert stop["state"] == "open"
+        assert stop["hash"] == handover.code_hash(stop["salt"], req.handover_code)
+        other = f"{(int(req.handover_code) + 1) % 10000:04d}"
+        assert stop["hash"] != handover.code_hash(stop["salt"], other)
+    assert len({s["salt"] for s in bundle["stops"]}) == 3
+    text = json.dumps(bundle)
+    assert not any(f'"{r.handover_code}"' in text for r in reqs)
+    assert not any(r.recipient_name in text or r.phone in text for r in reqs)
+
+
+def test_no_bundle_before_setting_off_after_48_hours_or_when_finished(hub, organizer, volunteer):
+    req = in_run(hub, organizer)
+    route_id = _db.session.scalar(select(Route.id))
+    assert handover.offline_bundle(volunteer.id, route_id) is None  # not set off
+    handover.start_route(volunteer.id, route_id)
+    assert handover.offline_bundle(volunteer.id, route_id, utcnow() + timedelta(hours=47))
+    assert handover.offline_bundle(volunteer.id, route_id,
+                                   utcnow() + timedelta(hours=48, minutes=1)) is None
+    handover.sync(volunteer.id, route_id, [act(req)])
+    assert handover.offline_bundle(volunteer.id, route_id) is None  # every stop done
+
+
+def test_only_the_routes_volunteer_or_the_hubs_organizers_get_it(hub, organizer, volunteer):
+    route_id, _ = started_route(hub, organizer, volunteer)
+    other = make_user(roles=("volunteer",), hub=hub)
+    elsewhere = make_user(roles=("volunteer",), hub=make_hub())
+    for user in (other, elsewhere):
+        with pytest.raises(LookupError):
+            handover.offline_bundle(user.id, route_id)
+        with pytest.raises(LookupError):
+            handover.sync(user.id, route_id, [])
+    assert handover.offline_bundle(organizer.id, route_id)
+    assert handover.offline_bundle(make_user(roles=("admin",)).id, route_id)
+
+
+# ------------------------------------------------------------------ the sync
+
+def test_a_queue_is_applied_once_in_order_and_a_replay_changes_nothing(hub, organizer,
+                                                                       volunteer):
+    route_id, (an, binh, chi) = started_route(hub, organizer, volunteer)
+    queue = [act(an), act(binh), act(chi, "missed", reason="Nhà đóng cửa")]
+    results = handover.sync(volunteer.id, route_id, queue)
+    assert [(r.applied, r.message) for r in results] == [(True, ""), (True, ""), (True, "")]
+    assert statuses(an)[-1][0] == statuses(binh)[-1][0] == "delivered"
+    assert statuses(chi)[-1] == ("missed", "Nhà đóng cửa")
+    assert stop_of(chi).outcome == "missed" and stop_of(an).outcome_by_id == volunteer.id
+    before = [counts(r) for r in (an, binh, chi)]
+    again = handover.sync(volunteer.id, route_id, queue)
+    assert [r.as_json() for r in again] == [r.as_json() for r in results]
+    assert [counts(r) for r in (an, binh, chi)] == before
+    assert _db.session.get(ItemRequest, chi.id).status == "approved"  # back for the next run
+
+
+def test_delivered_meanwhile_by_another_volunteer_is_refused_with_when(hub, organizer,
+                                                                      volunteer):
+    route_id, (an, binh, _) = started_route(hub, organizer, volunteer)
+    other = make_user(roles=("volunteer",), hub=hub)
+    handover.confirm(other.id, hub.id, an.code, an.handover_code)  # at the scan page
+    results = handover.sync(volunteer.id, route_id, [act(an), act(binh)])
+    assert not results[0].applied
+    assert results[0].message.startswith(f"Bưu kiện {an.code} đã được giao lúc ")
+    assert results[0].message.endswith(": không giao lần nữa.")
+    assert results[1].applied
+    assert stop_of(an).outcome_by_id == other.id
+    replay = handover.sync(volunteer.id, route_id, [act(an, key=results[0].key)])
+    assert replay[0].as_json() == results[0].as_json()
+
+
+def test_a_cancelled_request_is_refused(hub, organizer, volunteer):
+    route_id, (an, binh, _) = started_route(hub, organizer, volunteer)
+    handover.missed(organizer.id, hub.id, an.code, "Bạn nhận đã chuyển trường", to_stock=True)
+    results = handover.sync(volunteer.id, route_id, [act(an)])
+    assert not results[0].applied
+    assert results[0].message == (f"Yêu cầu {an.code} đã ở trạng thái “Đã hủy”: đừng giao, hãy "
+                                  "mang món đồ về điểm phát.")
+    assert statuses(an)[-1][0] == "cancelled" and statuses(binh)[-1][0] == "out_for_delivery"
+
+
+def test_a_wrong_code_is_refused_and_counted_once(hub, organizer, volunteer):
+    route_id, (an, *_) = started_route(hub, organizer, volunteer)
+    wrong = act(an, code=f"{(int(an.handover_code) + 1) % 10000:04d}")
+    results = handover.sync(volunteer.id, route_id, [wrong])
+    assert not results[0].applied
+    assert "Mã xác nhận không đúng (còn 4 lần thử)" in results[0].message
+    handover.sync(volunteer.id, route_id, [wrong])
+    assert stop_of(an).code_attempts == 1
+    bad = handover.sync(volunteer.id, route_id, [act(an, code="12")])
+    assert bad[0].message == "Mã xác nhận của bạn nhận gồm 4 chữ số."
+    assert handover.sync(volunteer.id, route_id, [act(an)])[0].applied
+
+
+def test_actions_not_of_this_route_or_without_a_key_are_refused(hub, organizer, volunteer):
+    route_id, (an, *_) = started_route(hub, organizer, volunteer)
+    other_hub = make_hub()
+    other_org = make_user(roles=("organizer",), hub=other_hub)
+    foreign = in_run(other_hub, other_org)
+    results = handover.sync(volunteer.id, route_id, [
+        act(foreign), {"stop": stop_of(an).id, "action": "handover", "code": an.handover_code},
+        act(an, action="deliver"), "not an action"])
+    assert [r.applied for r in results] == [False] * 4
+    assert results[0].message == "Thao tác này không thuộc tuyến: không áp dụng."
+    assert results[1].message == "Thao tác không có mã đồng bộ hợp lệ: bỏ qua."
+    assert statuses(an)[-1][0] == "out_for_delivery"
+    assert statuses(foreign)[-1][0] == "approved"
+    with pytest.raises(handover.HandoverError):
+        handover.sync(volunteer.id, route_id, {"actions": []})
+
+
+def test_a_key_of_another_volunteer_answers_nothing_of_theirs(hub, organizer, volunteer):
+    route_id, (an, binh, _) = started_route(hub, organizer, volunteer)
+    first = handover.sync(volunteer.id, route_id, [act(an, key="shared-key-1")])
+    assert first[0].applied
+    theirs = handover.sync(organizer.id, route_id, [act(binh, key="shared-key-1")])
+    assert not theirs[0].applied and theirs[0].stop_id is None
+    assert theirs[0].message == "Mã đồng bộ này đã được dùng cho thao tác khác."
+    assert statuses(binh)[-1][0] == "out_for_delivery"
+
+
+def test_the_phones_time_is_kept_within_bounds_and_shown_to_the_student(
+        client, login_as, hub, organizer, volunteer):
+    route_id, (an, binh, chi) = started_route(hub, organizer, volunteer)
+    route = _db.session.get(Route, route_id)
+    route.started_at = started = (utcnow() - timedelta(hours=2)).replace(microsecond=0)
+    _db.session.commit()
+    now = utcnow()
+    earlier = started + timedelta(minutes=47)
+    results = handover.sync(volunteer.id, route_id, [
+        act(an, at=earlier.isoformat() + "Z"),
+        act(binh, at=(now + timedelta(hours=3)).isoformat() + "Z"),  # a clock far ahead
+        act(chi, "missed", at=(started - timedelta(days=1)).isoformat() + "+00:00"),
+    ])
+    after = utcnow()
+    assert results[0].at == earlier == stop_of(an).outcome_at
+    assert now <= results[1].at <= after
+    assert results[2].at == started
+    _db.session.expire_all()
+    delivered = _db.session.scalar(select(RequestEvent).where(
+        RequestEvent.request_id == an.id, RequestEvent.status == "delivered"))
+    assert delivered.created_at == earlier
+    login_as(user=_db.session.get(type(volunteer), an.user_id))
+    html = client.get(f"/yeu-cau/{an.id}").get_data(as_text=True)
+    with client.application.test_request_context():
+        assert format_datetime(earlier, "HH:mm d/M/yyyy") in html
+
+
+# ------------------------------------------------------------------ over HTTP
+
+def test_bundle_and_sync_endpoints(client, login_as, hub, organizer, volunteer):
+    route_id, (an,) = started_route(hub, organizer, volunteer, names=("An",))
+    login_as(user=volunteer)
+    resp = client.get(f"/giao-hang/tuyen/{route_id}/ngoai-tuyen")
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    assert resp.json["route"] == route_id and "csrf_token" in resp.json
+    sheet = client.get(f"/giao-hang/tuyen/{route_id}").get_data(as_text=True)
+    assert 'id="offline"' in sheet and "/static/js/offline.js?v=" in sheet
+    body = {"actions": [act(an)]}
+    first = client.post(f"/giao-hang/tuyen/{route_id}/dong-bo", json=body)
+    assert first.status_code == 200 and first.json["results"][0]["applied"] is True
+    again = client.post(f"/giao-hang/tuyen/{route_id}/dong-bo", json=body)
+    assert again.json == first.json
+    assert client.post(f"/giao-hang/tuyen/{route_id}/dong-bo", data=b"{[",
+                       content_type="application/json").status_code == 400
+    assert client.get(f"/giao-hang/tuyen/{route_id}/ngoai-tuyen").status_code == 410
+    sw = client.get("/giao-hang/sw.js")
+    assert sw.status_code == 200 and sw.mimetype == "text/javascript"
+    assert b"addEventListener(\"fetch\"" in sw.data
+
+
+def test_the_sheet_of_a_route_not_set_off_has_no_offline_part(client, login_as, hub, organizer,
+                                                               volunteer):
+    in_run(hub, organizer)
+    route_id = _db.session.scalar(select(Route.id))
+    login_as(user=volunteer)
+    sheet = client.get(f"/giao-hang/tuyen/{route_id}").get_data(as_text=True)
+    assert 'id="offline"' not in sheet and "offline.js" not in sheet
+    assert client.get(f"/giao-hang/tuyen/{route_id}/ngoai-tuyen").status_code == 410
+
+
+def test_sync_needs_the_csrf_token(database_url, db, tmp_path):
+    """The live server runs with CSRF on: a sync without the token changes nothing."""
+    from tests.browser import live_server
+    hub = make_hub()
+    organizer = make_user(roles=("organizer",), hub=hub)
+    volunteer = make_user(roles=("volunteer",), hub=hub)
+    route_id, (an, *_) = started_route(hub, organizer, volunteer, names=("An",))
+    body = {"actions": [act(an)]}
+    opener = build_opener(HTTPCookieProcessor())
+
+    def call(url, data=None, headers=None):
+        try:
+            with opener.open(Request(url, data, headers or {})) as resp:
+                return resp.status, resp.read()
+        except HTTPError as err:
+            return err.code, err.read()
+
+    with live_server(database_url, str(tmp_path)) as (base, _):
+        page = call(f"{base}/tai-khoan/dang-nhap")[1].decode()
+        token = page.split('name="csrf_token" value="')[1].split('"')[0]
+        call(f"{base}/tai-khoan/dang-nhap", urlencode(
+            {"phone": volunteer.phone, "password": PASSWORD, "csrf_token": token}).encode())
+        sync_url, raw = f"{base}/giao-hang/tuyen/{route_id}/dong-bo", json.dumps(body).encode()
+        kind = {"Content-Type": "application/json"}
+        assert call(sync_url, raw, kind)[0] == 400
+        assert statuses(an)[-1][0] == "out_for_delivery"
+        status, bundle = call(f"{base}/giao-hang/tuyen/{route_id}/ngoai-tuyen")
+        assert status == 200
+        token = json.loads(bundle)["csrf_token"]
+        status, answer = call(sync_url, raw, kind | {"X-CSRFToken": token})
+        assert status == 200 and json.loads(answer)["results"][0]["applied"]
+    assert statuses(an)[-1][0] == "delivered"
+
