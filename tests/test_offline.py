@@ -242,7 +242,7 @@ def test_bundle_and_sync_endpoints(client, login_as, hub, organizer, volunteer):
     assert again.json == first.json
     assert client.post(f"/giao-hang/tuyen/{route_id}/dong-bo", data=b"{[",
                        content_type="application/json").status_code == 400
-    assert client.get(f"/giao-hang/tuyen/{route_id}/ngoai-tuyen").status_code == 410
+    assert client.get(f"/giao-hang/tuyen/{route_id}/ngoai-tuyen").json["gone"] is True
     sw = client.get("/giao-hang/sw.js")
     assert sw.status_code == 200 and sw.mimetype == "text/javascript"
     assert b"addEventListener(\"fetch\"" in sw.data
@@ -255,7 +255,7 @@ def test_the_sheet_of_a_route_not_set_off_has_no_offline_part(client, login_as, 
     login_as(user=volunteer)
     sheet = client.get(f"/giao-hang/tuyen/{route_id}").get_data(as_text=True)
     assert 'id="offline"' not in sheet and "offline.js" not in sheet
-    assert client.get(f"/giao-hang/tuyen/{route_id}/ngoai-tuyen").status_code == 410
+    assert client.get(f"/giao-hang/tuyen/{route_id}/ngoai-tuyen").json["gone"] is True
 
 
 def test_sync_needs_the_csrf_token(database_url, db, tmp_path):
@@ -291,3 +291,154 @@ def test_sync_needs_the_csrf_token(database_url, db, tmp_path):
         assert status == 200 and json.loads(answer)["results"][0]["applied"]
     assert statuses(an)[-1][0] == "delivered"
 
+
+
+# ------------------------------------------------------------------ a real phone, signal off
+
+READ_QUEUE = """async () => {
+  const db = await new Promise((ok, ko) => {
+    const r = indexedDB.open("gianhang-offline", 1); r.onsuccess = () => ok(r.result);
+    r.onerror = () => ko(r.error); });
+  const read = (name) => new Promise((ok) => {
+    const r = db.transaction(name).objectStore(name).getAll(); r.onsuccess = () => ok(r.result); });
+  const cached = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const req of await cache.keys()) cached.push(new URL(req.url).pathname);
+  }
+  return {queue: (await read("queue")).sort((a, b) => a.seq - b.seq), routes: await read("routes"),
+          cached: cached};
+}"""
+
+REPLAY = """async ([url, actions]) => {
+  const bundle = await (await fetch(url + "/ngoai-tuyen")).json();
+  const resp = await fetch(url + "/dong-bo", {method: "POST", headers: {
+    "Content-Type": "application/json", "X-CSRFToken": bundle.csrf_token},
+    body: JSON.stringify({actions: actions})});
+  return {status: resp.status, body: await resp.json()};
+}"""
+
+
+def test_phone_runs_a_route_with_the_network_off_and_syncs_once(database_url, db, tmp_path):
+    """Set off online; with the network off: hand two parcels over by typed code, mark one
+    missed, try a wrong code, hand over a fourth that another volunteer delivers meanwhile at
+    the hub's scan page; reload (the sheet opens from the phone); back online the queue syncs:
+    the database and the students' tracking pages show the phone's times, the fourth is refused
+    with its reason; a replay of the same sync changes nothing. No console errors (CSP)."""
+    from tests.browser import live_server, phones, require_chromium
+    require_chromium()
+    hub = make_hub()
+    organizer = make_user(roles=("organizer",), hub=hub)
+    volunteer = make_user(roles=("volunteer",), hub=hub, name="Trần Văn Hùng")
+    other = make_user(roles=("volunteer",), hub=hub)
+    reqs = [in_run(hub, organizer, name=n, street=f"{k} Nguyễn Huệ")
+            for k, n in enumerate(("An", "Bình", "Chi", "Dung"), 1)]
+    route = _db.session.scalar(select(Route))
+    route.volunteer_id = volunteer.id
+    _db.session.commit()
+    route_id = route.id
+    an, binh, chi, dung = reqs
+    stops = {r.id: stop_of(r).id for r in reqs}
+    student_an = _db.session.get(type(volunteer), an.user_id)
+    with live_server(database_url, str(tmp_path)) as (base, app), phones() as new_phone:
+        page = new_phone()
+        problems = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(f"{base}/tai-khoan/dang-nhap")
+        page.fill("#phone", volunteer.phone)
+        page.fill("#password", PASSWORD)
+        page.click("form button.primary")
+        page.wait_for_url(lambda url: "dang-nhap" not in url)
+        page.goto(f"{base}/giao-hang/tuyen/{route_id}")
+        assert page.locator("#offline").count() == 0  # not set off: the sheet as before
+        page.click("text=Xuất phát: báo các bạn nhận")
+        page.wait_for_selector("#offline[data-stored]", state="attached")
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        assert "Mọi thao tác đã được đồng bộ." in page.inner_text("#offline")
+
+        page.context.set_offline(True)
+        page.evaluate("window.dispatchEvent(new Event('offline'))")
+
+        def hand_over(req, code):
+            page.fill(f"#code-{stops[req.id]}", code)
+            page.click(f"[data-offline-stop='{stops[req.id]}'] [data-offline-handover] button")
+
+        wrong = f"{(int(chi.handover_code) + 1) % 10000:04d}"
+        hand_over(chi, wrong)
+        page.wait_for_selector(f"#code-{stops[chi.id]}-error:has-text('còn 4 lần thử')")
+        hand_over(an, an.handover_code)
+        hand_over(binh, binh.handover_code)
+        page.click(f"[data-offline-stop='{stops[chi.id]}'] summary")
+        page.fill(f"#reason-{stops[chi.id]}", "Nhà đóng cửa")
+        page.click(f"[data-offline-stop='{stops[chi.id]}'] [data-offline-missed] button")
+        hand_over(dung, dung.handover_code)
+        page.wait_for_selector("#offline[data-waiting='4']", state="attached")
+        assert "Chờ đồng bộ: 4 thao tác." in page.inner_text("#offline")
+        assert "Đang mất mạng" in page.inner_text("#offline")
+        # meanwhile another volunteer hands Dung's parcel over at the hub's scan page
+        handover.confirm(other.id, hub.id, dung.code, dung.handover_code)
+
+        page.reload()  # no network: the sheet comes from the phone
+        page.wait_for_selector("#offline[data-waiting='4']", state="attached")
+        sheet = page.inner_text(".stops")
+        assert "Nhà đóng cửa (trên máy này, chờ đồng bộ)" in sheet
+        assert sheet.count("(trên máy này, chờ đồng bộ)") == 4
+        # from the phone's copy: not the server's sheet, which now shows Dung's parcel delivered
+        dung_li = page.locator("li.stop", has=page.locator(
+            f"[data-offline-stop='{stops[dung.id]}']"))
+        assert dung_li.locator(".status-delivered").count() == 0
+        assert statuses(an)[-1][0] == "out_for_delivery"  # nothing reached the server
+        page.screenshot(path=str(tmp_path / "offline-sheet.png"), full_page=True)
+
+        stored = page.evaluate(READ_QUEUE)
+        assert [e["status"] for e in stored["queue"]] == ["waiting"] * 4
+        assert f"/giao-hang/tuyen/{route_id}" in stored["cached"]
+        actions = [{k: e.get(k) for k in ("key", "stop", "action", "code", "reason", "at")}
+                   for e in stored["queue"]]
+
+        page.context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
+        page.wait_for_selector("#offline[data-waiting='0'][data-synced]", state="attached")
+        page.screenshot(path=str(tmp_path / "synced-sheet.png"), full_page=True)
+        dung_state = page.inner_text(f"[data-offline-stop='{stops[dung.id]}'] .offline-state")
+        assert dung_state.startswith(f"Bị từ chối: Bưu kiện {dung.code} đã được giao lúc ")
+        assert page.inner_text(f"[data-offline-stop='{stops[an.id]}'] .offline-state") == \
+            "Đã đồng bộ."
+
+        assert statuses(an)[-1][0] == statuses(binh)[-1][0] == "delivered"
+        assert statuses(chi)[-1] == ("missed", "Nhà đóng cửa")
+        assert stop_of(an).outcome_by_id == volunteer.id
+        assert stop_of(dung).outcome_by_id == other.id
+        assert stop_of(chi).code_attempts == 0  # the wrong code stayed on the phone
+        rows = _db.session.scalars(select(OfflineAction).order_by(OfflineAction.id)).all()
+        assert [(r.stop_id, r.applied) for r in rows] == [
+            (stops[an.id], True), (stops[binh.id], True), (stops[chi.id], True),
+            (stops[dung.id], False)]
+        synced_at = utcnow()
+        delivered_at = _db.session.scalar(select(RequestEvent.created_at).where(
+            RequestEvent.request_id == an.id, RequestEvent.status == "delivered"))
+        assert delivered_at == rows[0].at and delivered_at < synced_at
+
+        before = [counts(r) for r in reqs]
+        # the route is finished: its data left the phone (the page still shows the results)
+        gone = page.evaluate(READ_QUEUE)
+        assert gone["routes"] == [] and gone["queue"] == []
+        assert f"/giao-hang/tuyen/{route_id}" not in gone["cached"]
+        replay = page.evaluate(REPLAY, [f"{base}/giao-hang/tuyen/{route_id}", actions])
+        assert replay["status"] == 200
+        assert [r["applied"] for r in replay["body"]["results"]] == [True, True, True, False]
+        assert [counts(r) for r in reqs] == before
+
+        student = new_phone()
+        student.goto(f"{base}/tai-khoan/dang-nhap")
+        student.fill("#phone", student_an.phone)
+        student.fill("#password", PASSWORD)
+        student.click("form button.primary")
+        student.wait_for_url(lambda url: "dang-nhap" not in url)
+        student.goto(f"{base}/yeu-cau/{an.id}")
+        timeline = student.inner_text(".timeline")
+        with app.test_request_context():
+            assert f"Đã nhận {format_datetime(delivered_at, 'HH:mm d/M/yyyy')}" in \
+                " ".join(timeline.split())
+        assert not problems, problems

@@ -149,7 +149,8 @@ def _keeps_offline(route_id: int) -> bool:
 @login_required
 def offline_bundle(route_id: int):
     """What the volunteer's phone keeps of a route under way (static/js/offline.js), with a fresh
-    CSRF token for the sync; 410 when there is nothing to keep (the phone deletes its copy)."""
+    CSRF token for the sync; {"gone": true} when there is nothing to keep (the phone deletes its
+    copy) — a 200 all the same: the browser logs a 4xx as a console error."""
     try:
         bundle = handover.offline_bundle(current_user.id, route_id)
     except LookupError:
@@ -157,7 +158,7 @@ def offline_bundle(route_id: int):
     body = jsonify({**(bundle or {"route": route_id, "gone": True}),
                     "csrf_token": generate_csrf()})
     body.headers["Cache-Control"] = "no-store"
-    return body, 200 if bundle else 410
+    return body
 
 
 @bp.post("/tuyen/<int:route_id>/dong-bo")

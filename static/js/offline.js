@@ -80,11 +80,9 @@
   }
 
   // The route finished or is past its 48 hours: its data leaves the phone (actions still waiting
-  // to sync stay until they are synced).
+  // to sync stay until they are synced); this page still shows the last results.
   function forget() {
-    var keep = state.queue.filter(function (e) { return e.status === "waiting"; });
     state.bundle = null;
-    state.queue = keep;
     return run(["routes", "queue"], "readwrite", function (tx) {
       tx.objectStore("routes").delete(routeId);
       tx.objectStore("queue").index("route").getAll(routeId).onsuccess = function (e) {
@@ -115,15 +113,15 @@
     }).then(function (cache) { return cache.addAll(urls); });
   }
 
-  // The bundle from the server (with a fresh CSRF token): stored, or the route forgotten (410).
+  // The bundle from the server (with a fresh CSRF token): stored, or the route forgotten (gone).
   function fetchBundle() {
     return fetch(box.getAttribute("data-bundle"), { credentials: "same-origin",
                                                      headers: { Accept: "application/json" } })
       .then(function (resp) {
-        if (resp.status !== 200 && resp.status !== 410) throw new Error("bundle " + resp.status);
+        if (!resp.ok) throw new Error("bundle " + resp.status);
         return resp.json().then(function (body) {
           var token = body.csrf_token;
-          if (resp.status === 410) return forget().then(function () { return token; });
+          if (body.gone) return forget().then(function () { return token; });
           delete body.csrf_token;
           state.bundle = body;
           return saveRoute().then(cacheSheet).then(function () {
