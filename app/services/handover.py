@@ -414,7 +414,9 @@ def _sync_one(actor_id: int, route_id: int, raw, now: datetime | None,
     if done is not None:
         return _same_key(done, actor_id, route_id)
     route = db.session.get(Route, route_id)
-    stop_id = raw.get("stop") if isinstance(raw.get("stop"), int) else None
+    stop_id = raw.get("stop")
+    if isinstance(stop_id, bool) or not isinstance(stop_id, int) or not 0 < stop_id < 2**31:
+        stop_id = None  # beyond 32 bits: an unknown id, not a database error
     stop = db.session.get(RunStop, stop_id) if stop_id is not None else None
     action = raw.get("action") if raw.get("action") in SYNC_ACTIONS else None
     at = _when(raw.get("at"), route.started_at or utcnow(), now or utcnow())

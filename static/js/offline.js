@@ -184,7 +184,8 @@
   }
 
   function time(iso) {
-    return new Date(iso).toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" });
+    return new Date(iso).toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit",
+                                                     timeZone: "Asia/Ho_Chi_Minh" });
   }
 
   function render(note) {
