@@ -178,8 +178,11 @@ def test_actions_not_of_this_route_or_without_a_key_are_refused(hub, organizer, 
     foreign = in_run(other_hub, other_org)
     results = handover.sync(volunteer.id, route_id, [
         act(foreign), {"stop": stop_of(an).id, "action": "handover", "code": an.handover_code},
-        act(an, action="deliver"), "not an action"])
-    assert [r.applied for r in results] == [False] * 4
+        act(an, action="deliver"), "not an action", act(an, stop=987654), act(an, stop=2**40)])
+    assert [r.applied for r in results] == [False] * 6
+    assert results[4].message == results[5].message == results[0].message
+    again = handover.sync(volunteer.id, route_id, [act(an, key=results[4].key, stop=987654)])
+    assert again[0].as_json() == results[4].as_json()  # kept under its key
     assert results[0].message == "Thao tác này không thuộc tuyến: không áp dụng."
     assert results[1].message == "Thao tác không có mã đồng bộ hợp lệ: bỏ qua."
     assert statuses(an)[-1][0] == "out_for_delivery"

@@ -446,7 +446,8 @@ def _sync_one(actor_id: int, route_id: int, raw, now: datetime | None,
                 at=None if wrong else at))
         return _result(_done(key))
     except (HandoverError, requests.RequestError) as exc:
-        return _refuse(key, route_id, stop_id, actor_id, action or "", str(exc.message))
+        on_route = stop_id if stop is not None and stop.route_id == route_id else None
+        return _refuse(key, route_id, on_route, actor_id, action or "", str(exc.message))
 
 
 def _same_key(done: OfflineAction, actor_id: int, route_id: int) -> SyncResult:
@@ -467,6 +468,8 @@ def _refuse(key: str, route_id: int, stop_id: int | None, actor_id: int, action:
                 db.session.add(OfflineAction(key=key, route_id=route_id, stop_id=stop_id,
                                              actor_id=actor_id, action=action[:10],
                                              applied=False, message=message[:500]))
-    except IntegrityError:
+    except IntegrityError:  # the key's first result was stored meanwhile
         pass
-    return _same_key(_done(key), actor_id, route_id)
+    done = _done(key)
+    return _same_key(done, actor_id, route_id) if done else \
+        SyncResult(key, stop_id, False, message)
