@@ -132,7 +132,8 @@ def route_sheet(route_id: int):
     route = db.get_or_404(Route, route_id)
     _run(route.run_id)
     return render_template("delivery/route.html", route=route, run=route.run,
-                           offline=_keeps_offline(route.id))
+                           offline=_keeps_offline(route.id),
+                           max_attempts=handover.MAX_CODE_ATTEMPTS)
 
 
 def _keeps_offline(route_id: int) -> bool:

@@ -16,7 +16,7 @@
   if (!box || !window.indexedDB || !window.crypto || !window.crypto.subtle || !window.fetch) return;
 
   var CACHE = "gianhang-route-v1";  // bump when what is cached changes (sw.js reads any version)
-  var MAX_ATTEMPTS = 5;  // as on the server (handover.MAX_CODE_ATTEMPTS)
+  var MAX_ATTEMPTS = Number(box.getAttribute("data-max-attempts"));  // the server's limit
   var routeId = Number(box.getAttribute("data-route"));
   var state = { bundle: null, attempts: {}, queue: [] };
   var syncing = false;
