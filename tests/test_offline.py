@@ -445,3 +445,21 @@ def test_phone_runs_a_route_with_the_network_off_and_syncs_once(database_url, db
             assert f"Đã nhận {format_datetime(delivered_at, 'HH:mm d/M/yyyy')}" in \
                 " ".join(timeline.split())
         assert not problems, problems
+
+
+def test_two_syncs_of_one_queue_at_once_apply_it_once(app, hub, organizer, volunteer):
+    """A phone that retries while its first sync is still under way (real threads, real
+    database: the write lock on SQLite, the request's row lock on PostgreSQL)."""
+    from tests.threads import run_together
+    route_id, (an, binh, _) = started_route(hub, organizer, volunteer)
+    queue = [act(an), act(binh, "missed")]
+    volunteer_id = volunteer.id
+    results, errors = run_together(app, lambda i: [
+        r.as_json() for r in handover.sync(volunteer_id, route_id, queue)], 4)
+    assert not errors, errors
+    assert all(r == results[0] for r in results)
+    assert [r["applied"] for r in results[0]] == [True, True]
+    _db.session.rollback()  # a fresh read: the threads wrote after this session's snapshot
+    assert _db.session.scalar(select(func.count()).select_from(OfflineAction)) == 2
+    assert [s for s, _ in statuses(an)].count("delivered") == 1
+    assert [s for s, _ in statuses(binh)].count("missed") == 1
