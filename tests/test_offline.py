@@ -356,7 +356,8 @@ def test_phone_runs_a_route_with_the_network_off_and_syncs_once(database_url, db
         page.goto(f"{base}/giao-hang/tuyen/{route_id}")
         assert page.locator("#offline").count() == 0  # not set off: the sheet as before
         page.click("text=Xuất phát: báo các bạn nhận")
-        page.wait_for_selector("#offline[data-stored]", state="attached")
+        # stored, and the first sync over: the page at rest before the signal goes
+        page.wait_for_selector("#offline[data-stored][data-synced]", state="attached")
         page.wait_for_function("navigator.serviceWorker.controller !== null")
         assert "Mọi thao tác đã được đồng bộ." in page.inner_text("#offline")
 
