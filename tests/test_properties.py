@@ -316,6 +316,24 @@ def test_bank_webhook_json(w, body):
     assert resp.status_code in (200, 400), resp.get_data(as_text=True)[:2000]
 
 
+@FORMS
+@given(body=st.one_of(
+    st.fixed_dictionaries({"actions": st.lists(st.one_of(st.fixed_dictionaries({
+        "key": st.one_of(st.just("offline-key-1"), JSON_VALUE),
+        "stop": st.one_of(st.integers(-2**70, 2**70), JSON_VALUE),
+        "action": st.one_of(st.sampled_from(["handover", "missed"]), JSON_VALUE),
+        "code": JSON_VALUE, "reason": JSON_VALUE, "at": JSON_VALUE, "to_stock": JSON_VALUE}),
+        JSON), max_size=4)}),
+    JSON))
+@example(body={"actions": [{"key": "offline-key-2", "stop": 1, "action": "missed",
+                            "reason": SCRIPT, "at": "2031-01-04T08:00:00\x00"}]})
+def test_offline_sync_json(w, body):
+    """A phone's queue, however spoiled: an answer per action or a 400, never a 500."""
+    resp = w.roles.client("volunteer").post(
+        url(w.app, "delivery.offline_sync", {"route_id": w.a.route}), json=body)
+    assert resp.status_code in (200, 400), resp.get_data(as_text=True)[:2000]
+
+
 # ---------------------------------------------------------------- query strings and URL texts
 
 # (role, endpoint, the object its URL needs, the query arguments or URL texts to spoil)

@@ -99,7 +99,8 @@ class Side:
     request: int = 0  # the student's submitted request
     run: int = 0
     run_date: str = ""
-    route: int = 0
+    route: int = 0  # set off (its parcel out for delivery): the phone keeps it offline
+    route_stop: int = 0
     parcel: str = ""  # the code of the route's parcel and its student's hand-over code
     handover: str = ""
     post_stop: int = 0  # a parcel at the post office
@@ -178,6 +179,8 @@ def _side(label: str) -> tuple[Side, dict[str, User]]:
     built = runs.build_run(hub.id, organizer.id)
     s.run, s.run_date = built.run_id, built.date.isoformat()
     s.route = db.session.scalar(select(Route.id).where(Route.run_id == s.run))
+    s.route_stop = db.session.scalar(select(RunStop.id).where(RunStop.route_id == s.route))
+    handover.start_route(organizer.id, s.route)
     s.parcel, s.handover = placed[0].code, placed[0].handover_code
     s.post_stop = db.session.scalar(select(RunStop.id).where(RunStop.run_id == s.run,
                                                              RunStop.kind == "post"))
@@ -255,6 +258,7 @@ class Rule:
     body: Callable[[Side], dict] | None = None  # a valid POST body
     basket: bool = False  # the client holds the hub's item in its basket first
     hub_in_body: bool = False  # the body names the hub: try hub B's too
+    json: bool = False  # the body is sent as JSON
 
 
 def _key() -> str:
@@ -380,6 +384,15 @@ MATRIX: dict[str, Rule] = {
                                body=lambda s: {"tracking_number": "EB123456789VN"}),
     "delivery.post_result": Rule(HUB_STAFF, lambda s: {"stop_id": s.post_stop},
                                  body=lambda s: {"result": "delivered"}),
+    # the route offline (issue #15): its volunteer (anyone of the hub while it has none), the
+    # hub's organizers and admins; the service worker is a static file
+    "delivery.offline_bundle": Rule(HUB_STAFF, lambda s: {"route_id": s.route}),
+    "delivery.offline_sync": Rule(HUB_STAFF, lambda s: {"route_id": s.route}, json=True,
+                                  body=lambda s: {"actions": [{
+                                      "key": _key(), "stop": s.route_stop, "action": "missed",
+                                      "reason": "Không có ai ở nhà",
+                                      "at": utcnow().isoformat() + "Z"}]}),
+    "delivery.service_worker": Rule(EVERYONE),
     "delivery.scan": Rule(HUB_STAFF, lambda s: {"hub_id": s.hub, "ma": s.parcel}),
     "delivery.confirm": Rule(HUB_STAFF, lambda s: {"hub_id": s.hub},
                              body=lambda s: {"ma": s.parcel, "student_code": s.handover}),
@@ -547,7 +560,11 @@ def request_as(app, roles: Roles, role: str, endpoint: str, side: Side, method: 
         with client.session_transaction() as sess:
             sess["basket"] = [side.item]
     target = url(app, endpoint, rule.args(side))
-    return client.get(target) if method == "GET" else client.post(target, data=rule.body(side))
+    if method == "GET":
+        return client.get(target)
+    if rule.json:
+        return client.post(target, json=rule.body(side))
+    return client.post(target, data=rule.body(side))
 
 
 def sides(world: World, rule: Rule):
@@ -656,7 +673,7 @@ def test_ids_of_another_hub_in_a_body_change_nothing(app, fresh):
                                                             Booth.vendor_id == b.vendor))
         assert db.session.get(ItemRequest, b.request).status == "submitted"
         assert db.session.scalar(select(ItemRequest.status).where(
-            ItemRequest.code == b.parcel)) == "approved"
+            ItemRequest.code == b.parcel)) == "out_for_delivery"
         assert db.session.scalar(select(Wallet.balance).where(Wallet.id == b.card)) == CREDIT
         db.session.remove()
 

@@ -1,23 +1,29 @@
 """The weekly run for the hub's volunteers and organizers: the run page with its build button,
 the printables (pick list, route sheets, post-office dispatch with labels and CSV, pickup list),
 and the hand-over (scan page, confirm with the student's code, missed, post office)."""
+import os
+
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from ..extensions import db
 from ..models import Hub, Route, RunStop
-from ..services import geo, handover, runs
+from ..services import geo, handover, jsonbody, runs
 from ..services.formatting import local_today
 from ..services.requests import METHOD_LABELS, STATUS_LABELS, acts_for_hub
 from ..services.vietqr import qr_svg
@@ -125,7 +131,60 @@ def pick_list(run_id: int):
 def route_sheet(route_id: int):
     route = db.get_or_404(Route, route_id)
     _run(route.run_id)
-    return render_template("delivery/route.html", route=route, run=route.run)
+    return render_template("delivery/route.html", route=route, run=route.run,
+                           offline=_keeps_offline(route.id),
+                           max_attempts=handover.MAX_CODE_ATTEMPTS)
+
+
+def _keeps_offline(route_id: int) -> bool:
+    """The route is under way and the viewer may deliver it: the phone keeps it offline."""
+    try:
+        return handover.offline_bundle(current_user.id, route_id) is not None
+    except LookupError:
+        return False
+
+
+# ---------------------------------------------------------------- the route offline (issue #15)
+
+@bp.get("/tuyen/<int:route_id>/ngoai-tuyen")
+@login_required
+def offline_bundle(route_id: int):
+    """What the volunteer's phone keeps of a route under way (static/js/offline.js), with a fresh
+    CSRF token for the sync; {"gone": true} when there is nothing to keep (the phone deletes its
+    copy) — a 200 all the same: the browser logs a 4xx as a console error."""
+    try:
+        bundle = handover.offline_bundle(current_user.id, route_id)
+    except LookupError:
+        abort(404)
+    body = jsonify({**(bundle or {"route": route_id, "gone": True}),
+                    "csrf_token": generate_csrf()})
+    body.headers["Cache-Control"] = "no-store"
+    return body
+
+
+@bp.post("/tuyen/<int:route_id>/dong-bo")
+@login_required
+def offline_sync(route_id: int):
+    """The phone's queue of hand-overs and missed deliveries: {"actions": [...]} (JSON, CSRF
+    token in X-CSRFToken); the answer gives each action's result, in order."""
+    try:
+        data = jsonbody.loads(request.get_data())
+        actions = data.get("actions") if isinstance(data, dict) else None
+        results = handover.sync(current_user.id, route_id, actions)
+    except LookupError:
+        abort(404)
+    except (jsonbody.JSONBodyError, handover.HandoverError):
+        return jsonify(error=_("Dữ liệu đồng bộ không hợp lệ.")), 400
+    return jsonify(results=[r.as_json() for r in results])
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, served under /giao-hang/ so that its scope covers the route sheets."""
+    resp = send_file(os.path.join(current_app.static_folder, "js", "sw.js"),
+                     mimetype="text/javascript", max_age=0)
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
 
 
 @bp.get("/chuyen/<int:run_id>/buu-dien")

@@ -1,7 +1,7 @@
 """All models, imported here so Alembic sees every table."""
 from . import search  # noqa: F401  (the full-text index, created with the items table)
 from .audit import AuditEntry
-from .delivery import DeliveryRun, Route, RunStop
+from .delivery import DeliveryRun, OfflineAction, Route, RunStop
 from .donation import Donation, DonationLine, DonationPhoto
 from .hub import Hub, HubWard
 from .item import Item, ItemPhoto
@@ -31,6 +31,7 @@ __all__ = [
     "MarketEvent",
     "MessageAttempt",
     "Notification",
+    "OfflineAction",
     "OutboundMessage",
     "OneTimeCode",
     "Order",

@@ -86,4 +86,24 @@ class RunStop(db.Model):
     outcome_by = relationship("User")
 
 
-__all__ = ["DeliveryRun", "Route", "RunStop"]
+class OfflineAction(db.Model):
+    """A hand-over or a missed delivery that a volunteer's phone recorded on a route (perhaps
+    without signal) and synced later. `key` (made by the phone) is UNIQUE: a replayed sync finds
+    the first result here and applies nothing twice. No personal data: never the typed code."""
+
+    __tablename__ = "offline_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    route_id: Mapped[int] = mapped_column(ForeignKey("delivery_routes.id", ondelete="CASCADE"),
+                                          index=True)
+    stop_id: Mapped[int | None] = mapped_column(ForeignKey("run_stops.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(10))  # handover / missed
+    applied: Mapped[bool]  # False: refused, `message` says why
+    message: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[datetime | None]  # UTC, what was recorded as the time of the action
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ = ["DeliveryRun", "OfflineAction", "Route", "RunStop"]

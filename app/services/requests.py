@@ -276,9 +276,12 @@ def _release(req: ItemRequest) -> None:
         stock.give_back(Item.available, line.item_id, line.quantity)
 
 
-def _log(req: ItemRequest, status: str, note: str = "", actor_id: int | None = None) -> None:
+def _log(req: ItemRequest, status: str, note: str = "", actor_id: int | None = None,
+         at: datetime | None = None) -> None:
+    """A step of the timeline; `at` (UTC) when it happened earlier than now (an offline sync)."""
     req.status = status
-    req.events.append(RequestEvent(status=status, note=note, actor_id=actor_id))
+    req.events.append(RequestEvent(status=status, note=note, actor_id=actor_id,
+                                   created_at=at or utcnow()))
 
 
 def _lock_user(user_id: int) -> None:
@@ -445,8 +448,8 @@ def offer_freed_units(item_id: int, today: date | None = None) -> None:
 
 
 def _close_and_release(req: ItemRequest, status: str, note: str, actor_id: int | None,
-                       today: date) -> None:
-    _log(req, status, note, actor_id)
+                       today: date, at: datetime | None = None) -> None:
+    _log(req, status, note, actor_id, at)
     if status == "rejected":
         req.reject_reason = note
     _release(req)
@@ -468,7 +471,8 @@ def cancel_request(user_id: int, request_id: int, today: date | None = None) -> 
     return req
 
 
-def _step(req: ItemRequest, status: str, note: str, actor_id: int, today: date) -> None:
+def _step(req: ItemRequest, status: str, note: str, actor_id: int, today: date,
+          at: datetime | None = None) -> None:
     """One move along TRANSITIONS; the caller holds the transaction and has checked the actor."""
     allowed = TRANSITIONS.get(req.status, set())
     if status not in allowed or status in DISPATCH_STATUS.values() \
@@ -481,38 +485,39 @@ def _step(req: ItemRequest, status: str, note: str, actor_id: int, today: date) 
     if status == "missed" and not note:
         raise RequestError(_l("Vui lòng ghi lý do giao chưa thành công."), "note")
     if status in RELEASED_STATUSES:
-        _close_and_release(req, status, note, actor_id, today)
+        _close_and_release(req, status, note, actor_id, today, at)
     elif status == "missed":
-        _log(req, status, note, actor_id)
+        _log(req, status, note, actor_id, at)
         req.status = AFTER_MISSED
     else:
-        _log(req, status, note, actor_id)
+        _log(req, status, note, actor_id, at)
 
 
 def advance(req: ItemRequest, status: str, actor_id: int, note: str = "",
-            today: date | None = None) -> None:
+            today: date | None = None, at: datetime | None = None) -> None:
     """Move an approved request on to `status`, logging the steps of its path it skipped (a parcel
     handed over was packed and sent out), and tell the student once. Raises RequestError.
 
     For services that hold their own transaction and have checked that the actor acts for the hub.
+    `at` (UTC): when it happened, if earlier than now (a hand-over synced from an offline phone).
     """
     path = ["approved", "packed", DISPATCH_STATUS[req.method], "delivered"]
     if req.status in path and status in path:
         for skipped in path[path.index(req.status) + 1:path.index(status)]:
-            _step(req, skipped, "", actor_id, today or local_today())
-    _step(req, status, note, actor_id, today or local_today())
+            _step(req, skipped, "", actor_id, today or local_today(), at)
+    _step(req, status, note, actor_id, today or local_today(), at)
     _tell(req, status, note)
 
 
 def record_missed(req: ItemRequest, reason: str, actor_id: int, to_stock: bool = False,
-                  today: date | None = None) -> None:
+                  today: date | None = None, at: datetime | None = None) -> None:
     """A delivery that did not happen: a "missed" event with the reason, and the request goes back
     in line for the next run — or, `to_stock`, is cancelled and its items go back to stock.
     Same contract as `advance`."""
     today = today or local_today()
-    _step(req, "missed", reason, actor_id, today)
+    _step(req, "missed", reason, actor_id, today, at)
     if to_stock:
-        _step(req, "cancelled", reason, actor_id, today)
+        _step(req, "cancelled", reason, actor_id, today, at)
         message = _l("Yêu cầu %(code)s: giao chưa thành công (%(reason)s); món đồ đã được trả "
                      "về điểm phát.", code=req.code, reason=clean_line(reason, 255))
     else:
