@@ -3,7 +3,8 @@ import re
 
 from tests import factories
 
-CSRF_EXEMPT = {"webhooks.bank"}  # authenticated by an HMAC signature instead
+# Bank feeds: authenticated by an HMAC signature or an API key instead (tests/test_bank_feeds.py)
+CSRF_EXEMPT = {"webhooks.bank", "webhooks.sepay", "webhooks.casso"}
 
 
 def _fill(rule) -> str:

@@ -26,6 +26,7 @@ from ..extensions import db, limiter
 from ..models import User, UserRole
 from ..models.user import ROLES
 from . import sessions
+from .errors import ServiceError
 from .formatting import local_today, to_local
 from .phones import InvalidPhone, normalize_vn_mobile
 from .text import clean_line, has_hidden
@@ -43,11 +44,8 @@ def new_password_problem(password: str):
     return None
 
 
-class AccountError(ValueError):
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class AccountError(ServiceError):
+    pass
 
 
 class AccountLocked(AccountError):

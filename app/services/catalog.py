@@ -10,6 +10,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import Hub, Item, ItemPhoto, User
 from . import fulltext, images
+from .errors import ServiceError
 from .requests import acts_for_hub
 from .text import clean_block, clean_line, fold
 
@@ -273,13 +274,8 @@ MAX_PHOTOS = 4
 MAX_QUANTITY = 500
 
 
-class CatalogError(ValueError):
+class CatalogError(ServiceError):
     """An item that cannot be listed; `field` names the form field the message belongs to."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from ..models import ItemRequest, User
 from ..models.base import utcnow
 from ..models.delivery import DeliveryRun, OfflineAction, Route, RunStop
 from . import requests
+from .errors import ServiceError
 from .requests import CODE_ALPHABET, STATUS_LABELS, acts_for_hub
 from .text import clean_line
 
@@ -33,13 +34,11 @@ _SCANNED_URL = re.compile(r"[?&]ma=([^&#\s]+)")
 _TRACKING = re.compile(r"[A-Z0-9]{6,40}")
 
 
-class HandoverError(Exception):
+class HandoverError(ServiceError):
     """Something the volunteer must hear; `field` names the form field it belongs to."""
 
     def __init__(self, message, field: str | None = "ma"):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+        super().__init__(message, field)
 
 
 def parse_code(text: str | None) -> str:

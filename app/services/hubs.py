@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import Hub, HubWard, Item, User
 from ..models.hub import LEVELS
 from . import geo
+from .errors import ServiceError
 from .phones import InvalidPhone, display_phone, normalize_vn_mobile
 from .text import clean_block, clean_line, fold
 
@@ -32,13 +33,8 @@ LIMITS = {  # field: (lowest, highest)
 MAX_MAP_URL = 500
 
 
-class HubError(ValueError):
+class HubError(ServiceError):
     """A unit that cannot be saved; `field` names the form field the message belongs to."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 def child_levels(parent_level: str | None) -> tuple[str, ...]:

@@ -11,6 +11,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
 
+from .errors import ServiceError
+
 FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_SIDE = 1200          # the full-size image
 THUMB_SIDE = 320         # the square catalog thumbnail
@@ -20,12 +22,8 @@ FULL_QUALITY = 82
 _THUMB_TRIES = [(side, q) for side in (THUMB_SIDE, 256, 200) for q in (75, 65, 55, 45, 35)]
 
 
-class ImageError(ValueError):
+class ImageError(ServiceError):
     """A file that cannot be used as a photo; the message is for the person who sent it."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from . import vietqr, wallets
+from .errors import ServiceError
 from .formatting import VN_TZ, to_local
 from .notifications import notify
 from .orders import MAX_QUANTITY
@@ -53,13 +54,8 @@ BOOTH_STATUS_LABELS = {
 }
 
 
-class MarketError(Exception):
+class MarketError(ServiceError):
     """Something that cannot be done; `field` names the form field the message belongs to."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 def booth_path(booth_id: int) -> str:

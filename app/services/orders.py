@@ -21,6 +21,7 @@ from ..extensions import db
 from ..models import Order, OrderLine, Product, Vendor
 from ..models.base import utcnow
 from . import stock
+from .errors import ServiceError
 from .formatting import local_midnight_utc, local_today, to_local
 from .notifications import notify
 from .phones import display_phone
@@ -42,13 +43,8 @@ METHOD_LABELS = {
 SOLD_STATUSES = ("paid", "delivered")
 
 
-class OrderError(Exception):
+class OrderError(ServiceError):
     """An order that cannot be made or changed; `field` names the form field of the message."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 class OutOfStock(OrderError):

@@ -24,6 +24,7 @@ from ..extensions import db
 from ..models import BankTransaction, BoothSale, Order, User, Vendor
 from ..models.base import utcnow
 from . import jsonbody, vietqr
+from .errors import ServiceError
 from .formatting import VN_TZ, format_vnd
 from .market import SALE_PREFIX, booth_path, sale_for
 from .notifications import notify
@@ -132,12 +133,8 @@ def confirm_sale(actor_id: int, sale_id: int) -> BoothSale:
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100  # a bank transfer's time, however its sender writes it
 
 
-class PayloadError(ValueError):
+class PayloadError(ServiceError):
     """A webhook body we cannot use; the message is returned to the sender."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from ..models import Hub, Invitation, User, UserRole
 from ..models.base import utcnow
 from ..models.user import HUB_ROLES, RANK
 from . import notifications, sessions
+from .errors import ServiceError
 from .phones import InvalidPhone, normalize_vn_mobile
 
 VALID_FOR = timedelta(days=7)
@@ -31,11 +32,8 @@ INVITES_PER_HOUR = 30  # invitations one person may create in an hour
 ROLE_LABELS = {"volunteer": _l("Tình nguyện viên"), "organizer": _l("Cán bộ Đoàn")}
 
 
-class PeopleError(ValueError):
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class PeopleError(ServiceError):
+    pass
 
 
 class NotAllowed(PeopleError):

@@ -46,6 +46,7 @@ from ..models import (
 from ..models.base import utcnow
 from . import geo, sessions
 from . import requests as requests_svc
+from .errors import ServiceError
 from .formatting import to_local
 from .phones import display_phone
 
@@ -55,11 +56,8 @@ STAFF_ROLES = ("volunteer", "organizer", "admin")
 DELETED_NAME = "—"
 
 
-class DeletionRefused(ValueError):
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class DeletionRefused(ServiceError):
+    pass
 
 
 # ---------------------------------------------------------------- the download

@@ -27,6 +27,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..models.request import METHODS, RELEASED_STATUSES
 from . import geo, messages, stock
+from .errors import ServiceError
 from .formatting import local_midnight_utc, local_today, next_weekday
 from .notifications import notify
 from .phones import InvalidPhone, normalize_vn_mobile
@@ -68,13 +69,8 @@ TRANSITIONS = {
 AFTER_MISSED = "approved"
 
 
-class RequestError(Exception):
+class RequestError(ServiceError):
     """A request that cannot be made; `field` names the form field the message belongs to."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 class OutOfStock(RequestError):

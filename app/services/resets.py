@@ -21,6 +21,7 @@ from ..extensions import db
 from ..models import ItemRequest, OneTimeCode, User
 from ..models.base import utcnow
 from . import accounts, sessions
+from .errors import ServiceError
 from .phones import InvalidPhone, normalize_vn_mobile
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read out on the phone
@@ -33,11 +34,8 @@ PURPOSE = "reset"
 _HASH_METHOD = "pbkdf2:sha256:50000"
 
 
-class ResetError(ValueError):
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class ResetError(ServiceError):
+    pass
 
 
 class NotAllowed(ResetError):

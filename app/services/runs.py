@@ -42,6 +42,7 @@ from ..models.base import utcnow
 from ..models.delivery import DeliveryRun, Route, RunStop
 from ..models.user import HUB_ROLES
 from . import geo
+from .errors import ServiceError
 from .formatting import VN_TZ, local_today, next_weekday
 from .phones import display_phone
 from .requests import METHOD_LABELS, STATUS_LABELS, acts_for_hub
@@ -56,13 +57,11 @@ FLAG_REASONS = {
 TO_PACK = ("approved", "packed")
 
 
-class RunError(Exception):
+class RunError(ServiceError):
     """A run that cannot be built (bad date); `field` names the form field."""
 
     def __init__(self, message, field: str | None = "date"):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+        super().__init__(message, field)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from ..models import Hub, Product, ProductPhoto, User, UserRole, Vendor
 from ..models.base import utcnow
 from . import fulltext, images, vietqr
 from .catalog import MAX_PHOTOS
+from .errors import ServiceError
 from .notifications import notify
 from .text import clean_block, clean_line, fold
 
@@ -40,13 +41,8 @@ MAX_LINKS = 5
 MAX_LINK_LENGTH = 500
 
 
-class VendorError(ValueError):
+class VendorError(ServiceError):
     """Something that cannot be done; `field` names the form field the message belongs to."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 def dashboard_path(vendor_id: int) -> str:

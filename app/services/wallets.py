@@ -33,6 +33,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import Booth, MarketEvent, Transfer, User, Wallet
 from ..models.base import utcnow
+from .errors import ServiceError
 from .phones import InvalidPhone, normalize_vn_mobile
 from .text import clean_line
 
@@ -44,13 +45,8 @@ KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")  # what new_key() makes
 _PIN = re.compile(r"\d{4}")
 
 
-class WalletError(Exception):
+class WalletError(ServiceError):
     """Something a participant or a booth must hear; `field` names the form field."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 def new_key() -> str:
