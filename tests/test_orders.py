@@ -82,6 +82,43 @@ def test_guest_orders_and_the_page_shows_a_scannable_vietqr(client, shop):
     assert "<script>" not in html and "style=" not in html
 
 
+def order_total(html: str) -> tuple[list[tuple[str, str, str]], str]:
+    """The checkout's summary before "Đặt hàng": its shown rows (name, qty, subtotal), total."""
+    box = re.search(r'<section class="order-total".*?</section>', html, re.DOTALL).group(0)
+    rows = re.findall(r'<tr data-line="\d+">.*?<td>([^<]+)<br>.*?<td data-qty>(\d+)</td>'
+                      r'<td data-subtotal>([^<]+)</td>', box, re.DOTALL)
+    return rows, re.search(r"<strong data-total[^>]*>([^<]+)</strong>", box).group(1)
+
+
+def test_the_checkout_shows_the_lines_and_total_before_ordering(client, shop):
+    vendor, honey, wax = shop
+    html = text(client.get(f"/dat-hang/{vendor.id}?sp={honey.id}"))
+    assert order_total(html) == ([("Mật ong rừng 500 ml", "1", "150.000 ₫")], "150.000 ₫")
+    assert html.index('class="order-total"') < html.index(">Đặt hàng</button>")
+    assert 'data-price="150000"' in html and "js/checkout.js" in html
+    key = re.search(r'name="idempotency_key" type="hidden" value="(\w+)"', html).group(1)
+    # Without JS, "Cập nhật tổng tiền" recounts the typed quantities and orders nothing.
+    resp = client.post(f"/dat-hang/{vendor.id}", data={
+        f"qty_{honey.id}": "2", f"qty_{wax.id}": "1", "preview": "1", "idempotency_key": key})
+    assert resp.status_code == 200 and order_count() == 0
+    html = text(resp)
+    assert order_total(html) == ([("Mật ong rừng 500 ml", "2", "300.000 ₫"),
+                                  ("Sáp ong", "1", "35.000 ₫")], "335.000 ₫")
+    assert 'class="error"' not in html  # the unfinished buyer fields are not scolded yet
+    assert 'value="2"' in html  # what was typed stays
+    resp = client.post(f"/dat-hang/{vendor.id}", data={
+        **PICKUP, f"qty_{honey.id}": "2", f"qty_{wax.id}": "1", "idempotency_key": key})
+    assert resp.status_code == 303
+    assert _db.session.scalar(select(Order)).total == 335_000  # the total that was shown
+
+
+def test_the_quote_ignores_what_is_not_a_quantity(db, shop):
+    vendor, honey, wax = shop
+    quote = orders.quote([honey, wax], {honey.id: 3, wax.id: None})
+    assert [ln.quantity for ln in quote.lines] == [3, 0] and quote.total == 450_000
+    assert orders.quote([honey, wax], {honey.id: -1, wax.id: 500}).total == 0
+
+
 def test_the_qr_payload_cannot_be_tampered_with(db, shop):
     vendor, honey, _wax = shop
     order = orders.submit_order(vendor.id, {honey.id: 1}, Delivery(**{
@@ -346,7 +383,10 @@ def test_guest_buys_in_a_phone_browser_and_the_screen_qr_scans(database_url, sho
         page.click("text=Mật ong rừng 500 ml")
         page.click("text=Đặt mua")
         page.wait_for_url(f"**/dat-hang/{vendor.id}?sp={honey.id}")
+        assert page.inner_text("[data-total]") == "150.000 ₫"
         page.fill(f"#qty_{honey.id}", "2")
+        assert page.inner_text("[data-total]") == "300.000 ₫"  # follows the typing
+        assert page.locator("[data-recount]").is_hidden()  # the no-JS button is not needed
         page.fill("#recipient_name", "Võ Thị Mua")
         page.fill("#phone", "0938 123 456")
         page.check('input[name="method"][value="pickup"]')

@@ -68,6 +68,37 @@ def orders_path(vendor_id: int) -> str:
     return f"/gian-hang/{vendor_id}/don-hang"
 
 
+# ---------------------------------------------------------------- the total before ordering
+
+@dataclass(frozen=True)
+class QuoteLine:
+    product: Product
+    quantity: int
+
+    @property
+    def subtotal(self) -> int:
+        return self.product.price * self.quantity
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What the checkout's quantities cost, shown before "Đặt hàng" (the sum `_create` records)."""
+
+    lines: list[QuoteLine]
+
+    @property
+    def total(self) -> int:
+        return sum(line.subtotal for line in self.lines)
+
+
+def quote(products: list[Product], quantities: dict[int, int | None]) -> Quote:
+    """One line per product; a quantity that is not a whole number from 0 to MAX_QUANTITY counts
+    as 0 (the form says what is wrong with it)."""
+    def valid(q):
+        return q if type(q) is int and 0 <= q <= MAX_QUANTITY else 0
+    return Quote([QuoteLine(p, valid(quantities.get(p.id))) for p in products])
+
+
 # ---------------------------------------------------------------- submitting
 
 def _reserve(product_id: int, quantity: int) -> bool:

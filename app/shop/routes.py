@@ -59,7 +59,9 @@ def checkout(vendor_id: int):
     buyer = {"recipient_name": current_user.name, "phone": display_phone(current_user.phone)} \
         if current_user.is_authenticated else {}
     form = order_form(vendor.hub, products, request.args.get("sp", type=int), **buyer)
-    if form.validate_on_submit():
+    if request.form.get("preview"):  # "Cập nhật tổng tiền" without JS: only the total changes
+        pass
+    elif form.validate_on_submit():
         try:
             order = orders.submit_order(
                 vendor.id, form.quantities(), form.delivery(),
@@ -69,7 +71,8 @@ def checkout(vendor_id: int):
         else:
             return redirect(url_for(".order", token=order.token), code=303)
     return render_template("shop/checkout.html", form=form, vendor=vendor, hub=vendor.hub,
-                           products=products), 422 if form.errors else 200
+                           products=products, quote=orders.quote(products, form.quantities())), \
+        422 if form.errors else 200
 
 
 @bp.get("/don-hang/<token>")
