@@ -119,6 +119,45 @@ def test_the_quote_ignores_what_is_not_a_quantity(db, shop):
     assert orders.quote([honey, wax], {honey.id: -1, wax.id: 500}).total == 0
 
 
+def test_the_buyer_can_save_the_qr_as_a_png_and_copy_each_value(client, shop):
+    """Paying from the phone that shows the QR: a PNG to save (it scans to the same payload as the
+    SVG on screen), and each value to type by hand with a copy button beside it."""
+    from PIL import Image
+
+    vendor, honey, _wax = shop
+    order = place(vendor, honey, 2)
+    html = text(client.get(f"/don-hang/{order.token}"))
+    payload = payments.payment_for(order).payload
+    link = re.search(r'<a class="btn" href="([^"]+)" download>Lưu mã QR</a>', html).group(1)
+    assert link == f"/don-hang/{order.token}/vietqr.png"
+    resp = client.get(link)
+    assert resp.status_code == 200 and resp.mimetype == "image/png"
+    assert resp.headers["Content-Disposition"] == f'attachment; filename="vietqr-{order.code}.png"'
+    assert resp.headers["Cache-Control"] == "no-store"
+    image = Image.open(io.BytesIO(resp.data))
+    assert image.format == "PNG" and image.width >= 300
+    result = zxingcpp.read_barcode(image)  # a real decoder, as a bank app's "scan from image"
+    assert result is not None and result.text == payload
+    svg = re.search(r'<svg[^>]*class="vietqr".*?</svg>', html, re.DOTALL).group(0)
+    assert scan(svg) == payload  # the SVG stays on screen, the same code
+    copies = dict(re.findall(r'data-copy="([^"]+)"[^>]*aria-label="([^"]+)"', html))
+    assert copies == {"0123456789": "Sao chép số tài khoản", "300000": "Sao chép số tiền",
+                      f"GH0D {order.code}": "Sao chép nội dung chuyển khoản"}
+    assert html.count(">Sao chép</button>") == 3 and "js/copy.js" in html
+    assert "Vietcombank — Ngân hàng TMCP Ngoại thương Việt Nam" in html  # the bank, as text
+
+
+def test_the_png_is_only_for_the_order_that_waits_for_its_money(client, shop, login_as):
+    vendor, honey, _wax = shop
+    order = place(vendor, honey)
+    other = order.token[:-1] + ("x" if order.token[-1] != "x" else "y")
+    assert client.get(f"/don-hang/{other}/vietqr.png").status_code == 404
+    assert client.get("/don-hang/short/vietqr.png").status_code == 404
+    payments.confirm_payment(vendor.user_id, order.id)
+    assert client.get(f"/don-hang/{order.token}/vietqr.png").status_code == 404
+    assert "Lưu mã QR" not in text(client.get(f"/don-hang/{order.token}"))
+
+
 def test_the_qr_payload_cannot_be_tampered_with(db, shop):
     vendor, honey, _wax = shop
     order = orders.submit_order(vendor.id, {honey.id: 1}, Delivery(**{
@@ -395,6 +434,14 @@ def test_guest_buys_in_a_phone_browser_and_the_screen_qr_scans(database_url, sho
         page.wait_for_selector("svg.vietqr")
         page.screenshot(path=str(tmp_path / "order.png"), full_page=True)
         shot = page.locator("svg.vietqr").screenshot()
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        page.click('button[aria-label="Sao chép số tiền"]')
+        assert page.evaluate("navigator.clipboard.readText()") == "300000"
+        page.wait_for_selector('button[aria-label="Sao chép số tiền"] >> text=Đã sao chép')
+        with page.expect_download() as download:
+            page.click("text=Lưu mã QR")
+        assert re.fullmatch(r"vietqr-DH\w{6}\.png", download.value.suggested_filename)
+        saved = Image.open(download.value.path())
     _db.session.rollback()
     order = _db.session.scalar(select(Order))
     result = zxingcpp.read_barcode(Image.open(io.BytesIO(shot)))
@@ -402,5 +449,6 @@ def test_guest_buys_in_a_phone_browser_and_the_screen_qr_scans(database_url, sho
     qr = vietqr.decode(result.text)
     assert (qr.bin, qr.account, qr.amount, qr.purpose) == (
         "970436", "0123456789", 300_000, f"GH0D {order.code}")
+    assert zxingcpp.read_barcode(saved).text == result.text  # the saved picture is the same code
     assert order.recipient_name == "Võ Thị Mua" and stock(honey.id) == 3
     assert console_errors == []  # no CSP violations or script errors on the way

@@ -404,6 +404,7 @@ MATRIX: dict[str, Rule] = {
     "shop.checkout": Rule(EVERYONE, lambda s: {"vendor_id": s.vendor},
                           body=lambda s: PICKUP | {f"qty_{s.product}": "1"}),
     "shop.order": Rule(EVERYONE, lambda s: {"token": s.order_token}),  # the token is the key
+    "shop.order_qr": Rule(EVERYONE, lambda s: {"token": s.order_token}),
     "shop.my_orders": Rule(USERS),
     "vendors.apply": Rule(USERS, body=lambda s: {
         "hub_id": str(s.hub), "business_name": "Bánh tráng", "story": "", "bank_bin": "970436",

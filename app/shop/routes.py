@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from ..extensions import db, limiter
 from ..models import Product
-from ..services import images, orders, payments, vendors
+from ..services import images, orders, payments, vendors, vietqr
 from ..services.phones import display_phone
 from ..services.requests import RequestError
 from ..store.routes import render_page_or_fragment, wants_fragment
@@ -81,6 +81,20 @@ def order(token: str):
     payment = payments.payment_for(order) if order.status == "awaiting_payment" else None
     response = make_response(render_template("shop/order.html", order=order, payment=payment))
     response.headers["Cache-Control"] = "no-store"  # the page holds the buyer's phone and address
+    return response
+
+
+@bp.get("/don-hang/<token>/vietqr.png")
+def order_qr(token: str):
+    """The order's VietQR as a PNG to save ("Lưu mã QR"): the same token as the page, and only while
+    the order waits for its payment."""
+    order = orders.by_token(token) or abort(404)
+    if order.status != "awaiting_payment":
+        abort(404)
+    response = make_response(vietqr.qr_png(payments.payment_for(order).payload))
+    response.mimetype = "image/png"
+    response.headers["Content-Disposition"] = f'attachment; filename="vietqr-{order.code}.png"'
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
