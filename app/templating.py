@@ -12,6 +12,9 @@ from .services.formatting import format_vnd
 from .services.phones import display_phone, national_digits
 
 YEAR = 365 * 24 * 3600
+# Pages where things cost money (start-up products, market events): their footer does not say that
+# everything is free.
+PAID_BLUEPRINTS = frozenset({"shop", "vendors", "market"})
 
 
 def register(app: Flask) -> None:
@@ -47,6 +50,7 @@ def register(app: Flask) -> None:
             "languages": current_app.config["LANGUAGES"],
             "unread_notifications": unread,
             "is_htmx": request.headers.get("HX-Request") == "true",
+            "paid_page": request.blueprint in PAID_BLUEPRINTS,
         }
 
 

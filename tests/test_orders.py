@@ -158,6 +158,36 @@ def test_the_png_is_only_for_the_order_that_waits_for_its_money(client, shop, lo
     assert "Lưu mã QR" not in text(client.get(f"/don-hang/{order.token}"))
 
 
+def test_the_buyer_sees_the_sellers_phone_and_zalo_once_the_order_is_placed(client, shop):
+    from app.services.phones import display_phone, national_digits
+
+    vendor, honey, _wax = shop
+    phone = vendor.user.phone
+    before = [client.get(url) for url in (
+        f"/gian-hang/{vendor.id}", f"/san-pham/{honey.id}", f"/dat-hang/{vendor.id}",
+        "/san-pham")]
+    for page in before:
+        assert page.status_code == 200
+        assert display_phone(phone) not in text(page) and national_digits(phone) not in text(page)
+    html = text(client.get(f"/don-hang/{place(vendor, honey).token}"))
+    assert f'href="tel:{phone}"' in html and f"Gọi {display_phone(phone)}" in html
+    assert f'href="https://zalo.me/{national_digits(phone)}"' in html
+
+
+FREE = "Mọi món đồ đều miễn phí"
+
+
+def test_the_footer_says_free_only_where_things_are_free(client, shop):
+    vendor, honey, _wax = shop
+    for url in ("/do-tang", "/tang-do"):
+        assert FREE in text(client.get(url)), url
+    order = place(vendor, honey)
+    for url in ("/san-pham", f"/san-pham/{honey.id}", f"/gian-hang/{vendor.id}",
+                f"/dat-hang/{vendor.id}", f"/don-hang/{order.token}", "/phien-cho/"):
+        page = text(client.get(url))
+        assert FREE not in page and "Sản phẩm khởi nghiệp có giá bán" in page, url
+
+
 def test_the_qr_payload_cannot_be_tampered_with(db, shop):
     vendor, honey, _wax = shop
     order = orders.submit_order(vendor.id, {honey.id: 1}, Delivery(**{
