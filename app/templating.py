@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
         phone_digits=national_digits,
         vdate=lambda d, fmt="EEEE, d/M/yyyy": format_date(d, fmt) if d else "",
         vdatetime=lambda d, fmt="HH:mm d/M/yyyy": format_datetime(d, fmt) if d else "",
+        vspan=time_span,
         place=lambda obj: geo.place_label(obj.ward_code, obj.province_code),
         percent=lambda share: format_percent(share, "#,##0.0%"),  # vi 62,5%, en 62.5%
     )
@@ -52,6 +53,20 @@ def register(app: Flask) -> None:
             "is_htmx": request.headers.get("HX-Request") == "true",
             "paid_page": request.blueprint in PAID_BLUEPRINTS,
         }
+
+
+def time_span(start, end) -> str:
+    """From `start` to `end` (UTC) in Vietnamese time: "Thứ Năm, 10/12/2026, 14:00–17:00" within a
+    day, both dates when it spans days: "14:00 Thứ Năm, 10/12/2026 – 14:00 Thứ Sáu, 11/12/2026"."""
+    def day(d):
+        return format_datetime(d, "EEEE, d/M/yyyy")
+
+    def hour(d):
+        return format_datetime(d, "HH:mm")
+
+    if day(start) == day(end):
+        return f"{day(start)}, {hour(start)}–{hour(end)}"
+    return f"{hour(start)} {day(start)} – {hour(end)} {day(end)}"
 
 
 def static_url(filename: str) -> str:

@@ -7,7 +7,7 @@ import hmac
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -165,6 +165,33 @@ def test_invitations_accepted_by_the_vendor_or_assigned_by_the_organizer(client,
     # a vendor cannot answer someone else's invitation
     assert client.post(f"/phien-cho/gian-hang/{booths[second.id].id}/tu-choi").status_code == 404
     assert "Gian 2" in text(client.get("/phien-cho/"))
+
+
+def test_the_booth_count_is_what_the_list_shows(client, login_as, event):
+    vendors = [make_vendor(event.hub, business_name=name)
+               for name in ("Mật ong U Minh", "Nón lá Tân Phước")]
+    market.invite(event.created_by_id, event.id, [v.id for v in vendors])
+    login_as(user=_db.session.get(User, event.created_by_id))
+    page = text(client.get(f"/phien-cho/{event.id}"))
+    assert "Gian hàng (2)" in page and "Mật ong U Minh" in page and "Nón lá Tân Phước" in page
+    assert "Đã mời, chờ trả lời: 2" in page
+    client.post("/tai-khoan/dang-xuat")
+    page = text(client.get(f"/phien-cho/{event.id}"))  # the public sees accepted booths only
+    assert "Gian hàng (0)" in page and "Mật ong U Minh" not in page
+
+
+def test_an_event_over_several_days_shows_both_dates(client, db):
+    from app.services.formatting import local_midnight_utc
+
+    start = local_midnight_utc(date(2026, 12, 9)) + timedelta(hours=14)  # 14:00 in Vietnam
+    event = market_event(ends_at=start + timedelta(days=1))
+    event.starts_at = start
+    _db.session.commit()
+    page = text(client.get(f"/phien-cho/{event.id}"))
+    assert "14:00 Thứ Tư, 9/12/2026 – 14:00 Thứ Năm, 10/12/2026" in page
+    event.ends_at = start + timedelta(hours=3)
+    _db.session.commit()
+    assert "Thứ Tư, 9/12/2026, 14:00–17:00" in text(client.get(f"/phien-cho/{event.id}"))
 
 
 # ---------------------------------------------------------------- the booth's poster
