@@ -93,6 +93,7 @@ def order_total(html: str) -> tuple[list[tuple[str, str, str]], str]:
 def test_the_checkout_shows_the_lines_and_total_before_ordering(client, shop):
     vendor, honey, wax = shop
     html = text(client.get(f"/dat-hang/{vendor.id}?sp={honey.id}"))
+    assert f"<h1>Đặt hàng từ {vendor.business_name}</h1>" in html
     assert order_total(html) == ([("Mật ong rừng 500 ml", "1", "150.000 ₫")], "150.000 ₫")
     assert html.index('class="order-total"') < html.index(">Đặt hàng</button>")
     assert 'data-price="150000"' in html and "js/checkout.js" in html
@@ -396,6 +397,19 @@ def test_dashboard_lists_work_and_draws_the_sales_chart(client, shop, login_as):
     assert len(heights) == 14 and heights[-1] == orders.CHART_HEIGHT and sum(heights[:-1]) == 0
     assert '<text class="max" x="0" y="-4">300.000 ₫</text>' in chart
     assert "style=" not in html and "<script>" not in html
+
+
+def test_the_hint_names_the_button_as_it_reads(client, shop, login_as):
+    vendor, _honey, wax = shop
+    place(vendor, wax)
+    login_as(user=vendor.user)
+    html = text(client.get(f"/gian-hang/{vendor.id}/quan-ly"))
+    awaiting = html.split("Chờ xác nhận thanh toán")[1].split("Doanh thu theo ngày")[0]
+    named = re.findall(r"bấm (?:nút )?“([^”]+)”", awaiting)
+    buttons = [b.strip() for b in re.findall(r"<button[^>]*>([^<]+)</button>", awaiting)]
+    assert named and "Đã nhận 35.000 ₫" in buttons
+    for label in named:
+        assert any(b.startswith(label) for b in buttons), (label, buttons)
 
 
 def test_sales_are_counted_on_the_vietnamese_day(db, shop):
