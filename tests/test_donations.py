@@ -313,6 +313,22 @@ def test_the_donor_sees_counts_and_wards_never_names(received, client):
         assert name not in page
 
 
+def test_the_donor_sees_their_photos_what_the_union_accepted_and_can_share_the_link(
+        client, received):
+    donation, volunteer = received
+    shirt, _shoes = donation.lines
+    svc.inspect_line(volunteer.id, shirt.id, accept(3, 2, "good", "Một áo bị ố cổ"))
+    html = client.get(f"/tang-do/theo-doi/{donation.token}").get_data(as_text=True)
+    [photo] = shirt.photos
+    assert f'src="/media/{photo.stem}_t.jpg"' in html and f'href="/media/{photo.stem}.jpg"' in html
+    assert "Điểm phát nhận 2 trong 3 món bạn gửi" in html  # the union's count, not a student's
+    assert "món được nhận" not in html
+    link = f"http://localhost/tang-do/theo-doi/{donation.token}"
+    assert f'readonly value="{link}"' in html  # visible and selectable without JS
+    assert f'data-copy="{link}"' in html and f'data-share="{link}"' in html
+    assert "js/copy.js" in html
+
+
 def test_unknown_token_is_404(client, db):
     assert client.get("/tang-do/theo-doi/not-a-token").status_code == 404
     assert client.get("/tang-do/theo-doi/" + "x" * 300).status_code == 404
@@ -565,6 +581,13 @@ def test_offer_and_intake_in_a_phone_browser(database_url, hub, tmp_path):
         expect(page.locator("h1")).to_have_text("Áo sơ mi trắng")
         page.goto(track_url)
         expect(page.locator("main")).to_contain_text("Đã lên gian hàng")
+        expect(page.locator("main")).to_contain_text("Điểm phát nhận 2 trong 3 món bạn gửi")
+        assert page.locator(".line-photos img").evaluate("img => img.naturalWidth") > 0
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        page.click('button[aria-label="Sao chép địa chỉ trang theo dõi"]')
+        assert page.evaluate("navigator.clipboard.readText()") == track_url
+        share = page.locator("button[data-share]")  # shown only where the phone can share
+        assert share.is_visible() == page.evaluate("typeof navigator.share === 'function'")
     _db.session.rollback()
     item = _db.session.scalar(select(Item))
     assert (item.quantity, len(item.photos)) == (2, 1)
