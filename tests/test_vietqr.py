@@ -414,3 +414,20 @@ def test_qr_svg_scans_back_to_the_payload(payload):
         assert result is not None and result.format == zxingcpp.BarcodeFormat.QRCode
         assert result.text == payload
         assert result.ec_level == "M"
+
+
+def test_qr_png_is_the_svgs_symbol_as_a_picture():
+    import io
+
+    payload = encode(vietqr.build("970436", "0123456789", amount=335_000, purpose="GH0D DH4K7P9Q"))
+    image = Image.open(io.BytesIO(vietqr.qr_png(payload)))
+    assert image.format == "PNG"
+    matrix = svg_matrix(vietqr.qr_svg(payload))
+    box = vietqr.PNG_BOX
+    assert image.size == (len(matrix) * box,) * 2
+    grey = image.convert("L")
+    drawn = [[grey.getpixel((x * box + box // 2, y * box + box // 2)) < 128
+              for x in range(len(matrix))] for y in range(len(matrix))]
+    assert drawn == matrix  # module by module, the code on the screen
+    result = zxingcpp.read_barcode(image)
+    assert result is not None and result.text == payload and result.ec_level == "M"
