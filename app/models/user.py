@@ -2,7 +2,7 @@ import unicodedata
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, or_, select
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -156,8 +156,11 @@ class Invitation(db.Model):
 
 
 class OneTimeCode(db.Model):
-    """A short-lived secret for one purpose ("reset": a password reset; later "verify": a phone
-    check by SMS), stored hashed, used once, with a count of wrong tries."""
+    """A short-lived secret for one purpose ("reset": a password reset, issued by a volunteer or
+    sent by SMS; "verify_phone": a registration's phone check by SMS), stored hashed, used once,
+    with a count of wrong tries (services/phone_codes.py). A registration waiting for its code
+    keeps what was typed in `pending` (the name, the password's hash, the language) until the code
+    is right, replaced or purged."""
 
     __tablename__ = "one_time_codes"
     __table_args__ = (Index("ix_one_time_codes_phone_purpose", "phone", "purpose"),)
@@ -172,3 +175,4 @@ class OneTimeCode(db.Model):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     tries: Mapped[int] = mapped_column(default=0)
+    pending: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))

@@ -10,7 +10,7 @@ once they are no longer waiting to be sent. Idempotent: a second run finds nothi
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 
 from ..database import write_transaction
 from ..extensions import db
@@ -19,6 +19,7 @@ from ..models import (
     Hub,
     Item,
     ItemRequest,
+    OneTimeCode,
     OutboundMessage,
     RequestEvent,
     WaitlistEntry,
@@ -83,6 +84,9 @@ def _erase(session, now: datetime, count_only: bool) -> list[int]:
             OutboundMessage.request_id.in_(erased), OutboundMessage.phone != "",
             OutboundMessage.status.in_(("sent", "failed", "unknown"))).values(phone="")
             .execution_options(synchronize_session=False))
+        # one-time codes a day after they ended, with what a registration waiting for its
+        # code had typed (services/phone_codes.py)
+        session.execute(delete(OneTimeCode).where(OneTimeCode.expires_at < now - timedelta(days=1)))
     return counts
 
 
