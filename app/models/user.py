@@ -42,9 +42,13 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_token}" if self.session_token else str(self.id)
 
     def set_password(self, password: str) -> None:
+        self.password_hash = self.hash_password(password)
+
+    @staticmethod
+    def hash_password(password: str) -> str:
         """Hashed in NFC: "mật khẩu" typed with precomposed letters on one keyboard and with
         combining marks on another (some Vietnamese input methods) is the same password."""
-        self.password_hash = generate_password_hash(unicodedata.normalize("NFC", password))
+        return generate_password_hash(unicodedata.normalize("NFC", password))
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, unicodedata.normalize("NFC", password))

@@ -61,6 +61,12 @@ class TooManyCodes(CodeError):
         super().__init__(message, "code")
         self.until = until
 
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until a code may be asked again (the Retry-After header)."""
+        return max(int((self.until - datetime.now(UTC).replace(tzinfo=None)).total_seconds()) + 1,
+                   1)
+
 
 def enabled() -> bool:
     """Are codes sent by SMS (PHONE_CODES: on by default with a real message provider)?"""

@@ -26,6 +26,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..models.request import CLOSED_STATUSES
+from .phone_codes import TEMPLATE as _CODE_TEMPLATES
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def _donations(hub_id: int, cutoff: datetime) -> Select:
                    Donation.closed_at < cutoff, _has_data(Donation)))
 
 
+CODE_TEMPLATES = tuple(_CODE_TEMPLATES.values())
 TARGETS = ((ItemRequest, _requests), (WaitlistEntry, _waitlist), (Donation, _donations))
 
 
@@ -87,6 +89,11 @@ def _erase(session, now: datetime, count_only: bool) -> list[int]:
         # one-time codes a day after they ended, with what a registration waiting for its
         # code had typed (services/phone_codes.py)
         session.execute(delete(OneTimeCode).where(OneTimeCode.expires_at < now - timedelta(days=1)))
+        session.execute(update(OutboundMessage).where(  # the code an SMS carried and its phone
+            OutboundMessage.template.in_(CODE_TEMPLATES),
+            OutboundMessage.status.in_(("sent", "failed", "unknown")),
+            OutboundMessage.created_at < now - timedelta(days=1)).values(params={}, phone="")
+            .execution_options(synchronize_session=False))
     return counts
 
 
