@@ -11,7 +11,7 @@ from ..services import phone_codes, resets
 from ..services.formatting import to_local
 from ..services.phones import display_phone
 from .forms import IssueCodeForm, ResetForm, SendCodeForm
-from .routes import _lang, _start_session, bp, send_after, too_many
+from .routes import _lang, _start_session, after_response, bp, too_many
 
 
 def _forgot_context(form=None) -> dict:
@@ -28,22 +28,23 @@ def forgot():
 
 @bp.post("/quen-mat-khau/gui-ma")
 def send_reset_code():
-    """"Gửi mã qua SMS": the same answer whether the phone has an account or not (only an
-    account's phone gets a message, sent once this answer is out)."""
+    """"Gửi mã qua SMS": the same answer, in the same time, whether the phone has an account or
+    not: the account is looked for, and its code made and sent, after the answer has gone out."""
     if not phone_codes.enabled():
         abort(404)
     form = SendCodeForm()
     if form.validate_on_submit():
         try:
-            message_id = resets.send_code(form.phone.data, request.remote_addr, _lang())
+            phone = resets.ask_code(form.phone.data, request.remote_addr)
         except phone_codes.TooManyCodes as exc:
             return too_many("accounts/forgot.html", exc, **_forgot_context(form))
         except resets.ResetError as exc:
             form.phone.errors.append(str(exc.message))
         else:
-            session["reset_phone"] = form.phone.data
+            session["reset_phone"] = phone
             flash(str(resets.SENT), "success")
-            return send_after(redirect(url_for("accounts.reset"), code=303), message_id)
+            return after_response(redirect(url_for("accounts.reset"), code=303),
+                                  resets.send_code, phone, _lang())
     return render_template("accounts/forgot.html", **_forgot_context(form)), 422
 
 

@@ -47,16 +47,19 @@ def _start_session(user) -> None:
     login_user(user, remember=True)
 
 
-def send_after(response, message_id: int | None):
-    """Send a one-time code's message once this answer has gone out to the browser: it reaches
-    the phone within seconds, and the answer takes as long whether a message goes or not."""
-    if message_id is not None:
-        app = current_app._get_current_object()
+def after_response(response, work, *args):
+    """Run `work(*args)` once this answer has gone out to the browser (a one-time code's
+    message: it reaches the phone within seconds, and the answer never waits for it, nor tells
+    by its time what the work found)."""
+    app = current_app._get_current_object()
 
-        def send():
-            with app.app_context():
-                phone_codes.send_now(message_id)
-        response.call_on_close(send)
+    def run():
+        with app.app_context():
+            try:
+                work(*args)
+            except Exception:  # the answer is gone: log it (a queued message is still sent)
+                app.logger.exception("work after the answer failed")
+    response.call_on_close(run)
     return response
 
 
@@ -111,8 +114,9 @@ def _start_verification(form):
         getattr(form, exc.field or "phone").errors.append(str(exc.message))
         return render_template("accounts/register.html", form=form), 422
     session["signup"] = {"phone": sent.phone, "expires": sent.expires_at.isoformat()}
-    return send_after(redirect(url_for("accounts.verify_phone", next=request.args.get("next")),
-                               code=303), sent.message_id)
+    return after_response(redirect(url_for("accounts.verify_phone",
+                                           next=request.args.get("next")), code=303),
+                          phone_codes.send_now, sent.message_id)
 
 
 def _verify_context(**context) -> dict:
@@ -122,7 +126,7 @@ def _verify_context(**context) -> dict:
 
 
 @bp.route("/dang-ky/xac-minh", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RESET_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"])
 def verify_phone():
     """"Nhập mã 6 số gửi tới …": the account is created when the code is right."""
     if not phone_codes.enabled() or "signup" not in session:
@@ -159,8 +163,9 @@ def resend_code():
         return redirect(url_for("accounts.register"), code=303)
     session["signup"] = {"phone": sent.phone, "expires": sent.expires_at.isoformat()}
     flash(_("Đã gửi mã mới. Mã cũ không dùng được nữa."), "success")
-    return send_after(redirect(url_for("accounts.verify_phone", next=request.args.get("next")),
-                               code=303), sent.message_id)
+    return after_response(redirect(url_for("accounts.verify_phone",
+                                           next=request.args.get("next")), code=303),
+                          phone_codes.send_now, sent.message_id)
 
 
 @refill_on_rate_limit("accounts.register")

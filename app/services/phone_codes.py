@@ -33,6 +33,7 @@ from ..models import OneTimeCode
 from ..models.base import utcnow
 from .errors import ServiceError
 from .formatting import local_today, to_local
+from .messages import providers, sender
 
 log = logging.getLogger("gianhang.messages")
 
@@ -163,8 +164,6 @@ def count_request(phone: str, address: str | None) -> None:
 def send_now(message_id: int) -> None:
     """Send one queued message at once, by the sender's normal path (after the commit that
     queued it). A failure leaves it to the worker's retries."""
-    from .messages import providers, sender
-
     config = current_app.config
     provider = providers.from_config(config)
     if isinstance(provider, providers.ConsoleProvider) and not log.handlers \

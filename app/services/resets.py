@@ -143,24 +143,29 @@ SENT = _l("Nếu số này có tài khoản, chúng tôi vừa gửi tới số 
           "10 phút. Nhập mã và mật khẩu mới bên dưới.")
 
 
-def send_code(phone: str, address: str | None, lang: str | None) -> int | None:
-    """"Gửi mã qua SMS": a 6-digit reset code to the account of `phone`, queued in the outbox.
-    A phone without an account gets the same answer, counted against the same limits and with the
-    same work (a code is made and hashed), but no message. Returns the message to send right after
-    the commit (phone_codes.send_now), or None; raises ResetError for a phone that is not one,
-    phone_codes.TooManyCodes past a limit."""
+def ask_code(phone: str, address: str | None) -> str:
+    """"Gửi mã qua SMS", the part the answer waits for: the phone normalised and counted against
+    the limits (phone_codes.TooManyCodes), whether it has an account or not — nothing here looks
+    for the account, so the answer and its time cannot tell. Raises ResetError for a phone that
+    is not one."""
     try:
         phone = normalize_vn_mobile(phone)
     except InvalidPhone as exc:
         raise ResetError(str(exc), "phone") from exc
     phone_codes.count_request(phone, address)
+    return phone
+
+
+def send_code(phone: str, lang: str | None) -> None:
+    """After the answer has gone out (see ask_code): a 6-digit reset code for the account of
+    `phone` (E.164), queued in the outbox and sent at once; nothing for a phone without an
+    account."""
     code = phone_codes.new_code()
     with write_transaction() as session:
         user = find_account(phone)
         if user is None:
-            phone_codes.code_hash(phone, PURPOSE, code)  # the same work, nothing kept or sent
-            return None
+            return
         row = phone_codes.replace(session, phone, PURPOSE, code, user_id=user.id)
-        message = enqueue(session, phone, phone_codes.TEMPLATE[PURPOSE], {"code": code},
-                          lang or user.locale, f"code:{row.id}")
-        return message.id
+        message_id = enqueue(session, phone, phone_codes.TEMPLATE[PURPOSE], {"code": code},
+                             lang or user.locale, f"code:{row.id}").id
+    phone_codes.send_now(message_id)
