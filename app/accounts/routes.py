@@ -20,7 +20,7 @@ from ..security import safe_redirect_target
 from ..services import accounts, people, phone_codes, sessions
 from ..services.formatting import to_local
 from ..services.phones import InvalidPhone, normalize_vn_mobile
-from .forms import ConfirmForm, LoginForm, PhoneCodeForm, RegisterForm
+from .forms import LoginForm, PhoneCodeForm, RegisterForm
 
 bp = Blueprint("accounts", __name__, url_prefix="/tai-khoan")
 
@@ -121,7 +121,7 @@ def _start_verification(form):
 
 def _verify_context(**context) -> dict:
     signup = session["signup"]
-    return dict(resend=ConfirmForm(), phone=signup["phone"],
+    return dict(phone=signup["phone"],
                 expires=to_local(datetime.fromisoformat(signup["expires"])), **context)
 
 
