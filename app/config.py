@@ -75,6 +75,13 @@ class Config:
     ZNS_ACCESS_TOKEN = os.environ.get("ZNS_ACCESS_TOKEN", "")
     ZNS_TEMPLATES = os.environ.get("ZNS_TEMPLATES", "")  # "request_ready=123456,request_posted=…"
     ZNS_URL = os.environ.get("ZNS_URL", "")  # default: Zalo's own
+    # One-time codes by SMS (services/phone_codes.py): registration checks the phone with a code,
+    # and "Quên mật khẩu?" can send a reset code. On by default with a real provider; PHONE_CODES=1
+    # turns them on with the console provider too (the demo: the codes are in the server's log).
+    PHONE_CODES = os.environ.get("PHONE_CODES", "1" if MESSAGE_PROVIDER != "console" else "0") \
+        == "1"
+    PHONE_CODE_PHONE_LIMIT = os.environ.get("PHONE_CODE_PHONE_LIMIT", "3 per 15 minutes;10 per day")
+    PHONE_CODE_ADDRESS_LIMIT = os.environ.get("PHONE_CODE_ADDRESS_LIMIT", "60 per hour;300 per day")
     PREFERRED_URL_SCHEME = "http"
 
 

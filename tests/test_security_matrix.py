@@ -298,6 +298,11 @@ MATRIX: dict[str, Rule] = {
         "password-confirm": factories.PASSWORD}),
     "accounts.sign_out_others": Rule(USERS, body=lambda s: {}),
     "accounts.forgot": Rule(EVERYONE),
+    # SMS codes (on for the whole matrix: sms_codes_on); without a registration waiting for its
+    # code, the code page and "Gửi lại mã" send back to the registration form
+    "accounts.verify_phone": Rule(EVERYONE, body=lambda s: {"code": "123456"}),
+    "accounts.resend_code": Rule(EVERYONE, body=lambda s: {}),
+    "accounts.send_reset_code": Rule(EVERYONE, body=lambda s: {"phone": s.student_phone}),
     "accounts.reset": Rule(EVERYONE, body=lambda s: {
         "phone": s.student_phone, "code": s.reset_code, "password": "mat-khau-moi-1",
         "confirm": "mat-khau-moi-1"}),
@@ -608,6 +613,14 @@ def test_every_route_is_classified(app):
     for endpoint, methods in routes.items():
         assert ("POST" in methods) == (MATRIX[endpoint].body is not None), \
             f"{endpoint}: give a body exactly when the route takes POST"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def sms_codes_on(app):
+    """The routes of one-time codes by SMS answer only with PHONE_CODES on."""
+    app.config["PHONE_CODES"] = True
+    yield
+    app.config["PHONE_CODES"] = False
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,12 @@ class RegisterForm(BaseForm):
         EqualTo("password", message=_l("Hai mật khẩu không khớp."))])
 
 
+class PhoneCodeForm(BaseForm):
+    """The 6-digit code sent by SMS to the phone being registered."""
+    code = StringField(_l("Mã 6 số"), validators=[
+        DataRequired(_l("Vui lòng nhập mã 6 số trong tin nhắn.")), Length(max=32)])
+
+
 class LoginForm(BaseForm):
     phone = TelField(_l("Số điện thoại"), validators=[
         DataRequired(_l("Vui lòng nhập số điện thoại.")), Length(max=20)])
@@ -71,10 +77,16 @@ class ConfirmForm(BaseForm):
 class ResetForm(BaseForm):
     phone = TelField(_l("Số điện thoại"), validators=[
         DataRequired(_l("Vui lòng nhập số điện thoại.")), Length(max=20)])
-    code = StringField(_l("Mã khôi phục (8 ký tự)"), validators=[
+    code = StringField(_l("Mã khôi phục"), validators=[
         DataRequired(_l("Vui lòng nhập mã khôi phục.")), Length(max=32)])
     password = _new_password(_l("Mật khẩu mới"))
     confirm = _confirm()
+
+
+class SendCodeForm(BaseForm):
+    """"Gửi mã qua SMS": the phone of the account whose password was forgotten."""
+    phone = TelField(_l("Số điện thoại của tài khoản"), validators=[
+        DataRequired(_l("Vui lòng nhập số điện thoại.")), vn_mobile])
 
 
 class IssueCodeForm(BaseForm):

@@ -2,7 +2,7 @@ import unicodedata
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, or_, select
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -42,9 +42,13 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_token}" if self.session_token else str(self.id)
 
     def set_password(self, password: str) -> None:
+        self.password_hash = self.hash_password(password)
+
+    @staticmethod
+    def hash_password(password: str) -> str:
         """Hashed in NFC: "mật khẩu" typed with precomposed letters on one keyboard and with
         combining marks on another (some Vietnamese input methods) is the same password."""
-        self.password_hash = generate_password_hash(unicodedata.normalize("NFC", password))
+        return generate_password_hash(unicodedata.normalize("NFC", password))
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, unicodedata.normalize("NFC", password))
@@ -156,8 +160,11 @@ class Invitation(db.Model):
 
 
 class OneTimeCode(db.Model):
-    """A short-lived secret for one purpose ("reset": a password reset; later "verify": a phone
-    check by SMS), stored hashed, used once, with a count of wrong tries."""
+    """A short-lived secret for one purpose ("reset": a password reset, issued by a volunteer or
+    sent by SMS; "verify_phone": a registration's phone check by SMS), stored hashed, used once,
+    with a count of wrong tries (services/phone_codes.py). A registration waiting for its code
+    keeps what was typed in `pending` (the name, the password's hash, the language) until the code
+    is right, replaced or purged."""
 
     __tablename__ = "one_time_codes"
     __table_args__ = (Index("ix_one_time_codes_phone_purpose", "phone", "purpose"),)
@@ -172,3 +179,4 @@ class OneTimeCode(db.Model):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     tries: Mapped[int] = mapped_column(default=0)
+    pending: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))

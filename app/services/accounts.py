@@ -10,11 +10,13 @@ account — so a known phone and an unknown one take the same time.
 """
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from limits import parse
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import select
@@ -25,9 +27,10 @@ from ..database import write_transaction
 from ..extensions import db, limiter
 from ..models import User, UserRole
 from ..models.user import ROLES
-from . import sessions
+from . import phone_codes, sessions
 from .errors import ServiceError
 from .formatting import local_today, to_local
+from .messages import enqueue
 from .phones import InvalidPhone, normalize_vn_mobile
 from .text import clean_line, has_hidden
 
@@ -70,9 +73,8 @@ def find_by_phone(phone: str) -> User | None:
     return db.session.scalar(select(User).where(User.phone == phone))
 
 
-def register(name: str, phone: str, password: str, roles=("student",),
-             hub_id: int | None = None) -> User:
-    """Create a user; `phone` may be in any Vietnamese format. Raises AccountError."""
+def _checked(name: str, phone: str, password: str) -> tuple[str, str]:
+    """(name, phone) of a registration, cleaned and normalised; raises AccountError."""
     try:
         phone = normalize_vn_mobile(phone)
     except InvalidPhone as exc:
@@ -82,21 +84,114 @@ def register(name: str, phone: str, password: str, roles=("student",),
         raise AccountError(_l("Vui lòng nhập họ tên."), "name")
     if problem := new_password_problem(password):
         raise AccountError(problem, "password")
-    taken = AccountError(_l("Số điện thoại này đã có tài khoản. Hãy đăng nhập."), "phone")
+    return name, phone
+
+
+TAKEN = _l("Số điện thoại này đã có tài khoản. Hãy đăng nhập.")
+
+
+def _add_user(session, name: str, phone: str, password_hash: str, roles=("student",),
+              hub_id: int | None = None) -> User:
+    """Inside the caller's unit of work: the new user (the caller turns an IntegrityError, the
+    same phone at the same moment on PostgreSQL, into TAKEN)."""
+    if find_by_phone(phone):
+        raise AccountError(TAKEN, "phone")
+    user = User(name=name, phone=phone, password_hash=password_hash)
+    for role in roles:
+        if role not in ROLES:
+            raise AccountError(f"Unknown role {role}")
+        scoped = hub_id if role in ("volunteer", "organizer", "vendor") else None
+        user.roles.append(UserRole(role=role, hub_id=scoped))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def register(name: str, phone: str, password: str, roles=("student",),
+             hub_id: int | None = None) -> User:
+    """Create a user; `phone` may be in any Vietnamese format. Raises AccountError."""
+    name, phone = _checked(name, phone, password)
     try:
         with write_transaction() as session:
-            if find_by_phone(phone):
-                raise taken
-            user = User(name=name, phone=phone)
-            user.set_password(password)
-            for role in roles:
-                if role not in ROLES:
-                    raise AccountError(f"Unknown role {role}")
-                scoped = hub_id if role in ("volunteer", "organizer", "vendor") else None
-                user.roles.append(UserRole(role=role, hub_id=scoped))
-            session.add(user)
+            user = _add_user(session, name, phone, User.hash_password(password), roles, hub_id)
     except IntegrityError as exc:  # the same phone at the same moment (PostgreSQL): UNIQUE
-        raise taken from exc
+        raise AccountError(TAKEN, "phone") from exc
+    return user
+
+
+# ---------------------------------------------------------------- registration with an SMS code
+
+@dataclass(frozen=True)
+class CodeSent:
+    phone: str  # E.164
+    message_id: int  # to send right after the commit (phone_codes.send_now)
+    expires_at: datetime
+
+
+def _send_verify_code(phone: str, pending: dict | None, lang: str | None) -> CodeSent:
+    """A new code for `phone`. A phone that already has an account gets a code too (never sent:
+    nobody can type it) and a text saying so instead, so that the page, the tries and the limits
+    are the same for a new and a known phone: registration tells nobody but the phone's owner
+    whether the phone has an account."""
+    code = phone_codes.new_code()
+    with write_transaction() as session:
+        taken = find_by_phone(phone) is not None
+        row = phone_codes.replace(session, phone, phone_codes.VERIFY, code,
+                                  pending=None if taken else pending)
+        template = "code_phone_has_account" if taken else phone_codes.TEMPLATE[phone_codes.VERIFY]
+        message = enqueue(session, phone, template, {"code": code}, lang, f"code:{row.id}")
+        return CodeSent(phone, message.id, row.expires_at)
+
+
+def start_registration(name: str, phone: str, password: str, address: str | None,
+                       lang: str | None) -> CodeSent:
+    """Registration when phones are verified: what was typed waits (with the password's hash
+    only) for the 6-digit code sent to the phone. Raises AccountError, phone_codes.TooManyCodes."""
+    name, phone = _checked(name, phone, password)
+    pending = {"name": name, "password_hash": User.hash_password(password)}
+    phone_codes.count_request(phone, address)
+    return _send_verify_code(phone, pending, lang)
+
+
+def resend_registration(phone: str, address: str | None, lang: str | None) -> CodeSent:
+    """"Gửi lại mã": a new code (the old one is void) for the registration waiting on `phone`."""
+    row = phone_codes.latest(db.session, phone, phone_codes.VERIFY)
+    db.session.rollback()  # the lock of that read ends here; the write below starts fresh
+    if row is None or (row.pending is None and find_by_phone(phone) is None):
+        raise AccountError(_l("Phiên đăng ký đã hết hạn. Vui lòng điền lại thông tin đăng ký."),
+                           "code")
+    pending = row.pending
+    phone_codes.count_request(phone, address)
+    return _send_verify_code(phone, pending, lang)
+
+
+CODE_PROBLEMS = {
+    "wrong": lambda left: lazy_ngettext("Mã không đúng. Bạn còn %(num)d lần thử.",
+                                        "Mã không đúng. Bạn còn %(num)d lần thử.", left),
+    "expired": lambda _left: _l("Mã đã hết hạn. Bấm “Gửi lại mã” để nhận mã mới."),
+    "dead": lambda _left: _l("Bạn đã nhập sai mã quá nhiều lần, mã này không dùng được nữa. "
+                             "Bấm “Gửi lại mã” để nhận mã mới."),
+}
+
+
+def finish_registration(phone: str, code: str) -> User:
+    """The code typed on the page: right, the account is created from what was typed (one unit of
+    work); else AccountError saying why (wrong with the tries left, expired, dead after too many
+    tries), having counted the wrong try."""
+    user = None
+    try:
+        with write_transaction() as session:
+            checked = phone_codes.check(session, phone, phone_codes.VERIFY, code)
+            pending = checked.row.pending if checked.outcome == "right" else None
+            if pending:
+                checked.row.pending = None
+                user = _add_user(session, pending["name"], phone, pending["password_hash"])
+    except IntegrityError as exc:
+        raise AccountError(TAKEN, "phone") from exc
+    if user is None:
+        problem = CODE_PROBLEMS.get(checked.outcome)
+        raise AccountError(problem(checked.tries_left) if problem else
+                           _l("Mã không đúng. Bấm “Gửi lại mã” để nhận mã mới."), "code")
     return user
 
 

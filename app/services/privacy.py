@@ -10,7 +10,7 @@ once they are no longer waiting to be sent. Idempotent: a second run finds nothi
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 
 from ..database import write_transaction
 from ..extensions import db
@@ -19,12 +19,14 @@ from ..models import (
     Hub,
     Item,
     ItemRequest,
+    OneTimeCode,
     OutboundMessage,
     RequestEvent,
     WaitlistEntry,
 )
 from ..models.base import utcnow
 from ..models.request import CLOSED_STATUSES
+from .phone_codes import TEMPLATE as _CODE_TEMPLATES
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ def _donations(hub_id: int, cutoff: datetime) -> Select:
                    Donation.closed_at < cutoff, _has_data(Donation)))
 
 
+CODE_TEMPLATES = tuple(_CODE_TEMPLATES.values())
 TARGETS = ((ItemRequest, _requests), (WaitlistEntry, _waitlist), (Donation, _donations))
 
 
@@ -82,6 +85,14 @@ def _erase(session, now: datetime, count_only: bool) -> list[int]:
         session.execute(update(OutboundMessage).where(
             OutboundMessage.request_id.in_(erased), OutboundMessage.phone != "",
             OutboundMessage.status.in_(("sent", "failed", "unknown"))).values(phone="")
+            .execution_options(synchronize_session=False))
+        # one-time codes a day after they ended, with what a registration waiting for its
+        # code had typed (services/phone_codes.py)
+        session.execute(delete(OneTimeCode).where(OneTimeCode.expires_at < now - timedelta(days=1)))
+        session.execute(update(OutboundMessage).where(  # the code an SMS carried and its phone
+            OutboundMessage.template.in_(CODE_TEMPLATES),
+            OutboundMessage.status.in_(("sent", "failed", "unknown")),
+            OutboundMessage.created_at < now - timedelta(days=1)).values(params={}, phone="")
             .execution_options(synchronize_session=False))
     return counts
 

@@ -1,37 +1,36 @@
-"""Password recovery through the hub: someone who knows the student issues a one-time code.
+"""Password recovery: a one-time code, issued by someone who knows the student or sent by SMS.
 
-There is no SMS provider yet, so a student who forgot their password calls or visits the union;
-a volunteer of a hub the student has requested from, any organizer, or an admin checks who is
-calling and issues a code (staff page). `issue_code` is the one function that makes a code and
-returns it in plain text to its caller — the staff page shows it once; a later SMS sender can send
-the same code. Only a hash is stored (OneTimeCode, purpose "reset"); a new code voids the older
-ones; it is valid VALID_FOR, used once, and MAX_TRIES wrong tries void it. Issuing is limited per
-staff member (ISSUES_PER_HOUR); every code is in the audit log (field names only, never the code).
+A student who forgot their password calls or visits the union; a volunteer of a hub the student
+has requested from, any organizer, or an admin checks who is calling and issues a code (staff
+page): 8 characters, VALID_FOR, shown once. With SMS codes on (phone_codes.enabled), the student
+can also have a 6-digit code sent to the account's phone (`send_code`, 10 minutes). Both are the
+same kind of code (phone_codes: purpose "reset", only a keyed hash stored, a new code voids the
+older ones, used once, MAX_TRIES wrong tries void it) and both are redeemed on the same page by
+`redeem`. Issuing is limited per staff member (ISSUES_PER_HOUR), sending per phone and address;
+every code is in the audit log (field names only, never the code).
 """
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
-from werkzeug.security import check_password_hash, generate_password_hash
+from sqlalchemy import func, select
 
 from ..database import write_transaction
 from ..extensions import db
 from ..models import ItemRequest, OneTimeCode, User
 from ..models.base import utcnow
-from . import accounts, sessions
+from . import accounts, phone_codes, sessions
 from .errors import ServiceError
+from .messages import enqueue
 from .phones import InvalidPhone, normalize_vn_mobile
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read out on the phone
 LENGTH = 8
 VALID_FOR = timedelta(minutes=30)
-MAX_TRIES = 5  # wrong tries on a phone's code before the code is void
+MAX_TRIES = phone_codes.MAX_TRIES  # wrong tries on a phone's code before the code is void
 ISSUES_PER_HOUR = 20  # codes one staff member may issue in an hour
 PURPOSE = "reset"
-# The fast hash is enough: 31^8 codes, five tries, thirty minutes.
-_HASH_METHOD = "pbkdf2:sha256:50000"
 
 
 class ResetError(ServiceError):
@@ -52,11 +51,6 @@ class Issued:
 
 def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-
-
-def clean_code(raw: str) -> str:
-    """What a person typed: spaces and dashes dropped, upper case."""
-    return "".join(ch for ch in (raw or "").upper() if ch not in " -")[:32]
 
 
 def find_account(phone: str) -> User | None:
@@ -80,19 +74,12 @@ def may_issue(staff: User, student: User) -> bool:
 
 def issue_code(session, user: User, issued_by_id: int | None = None,
                purpose: str = PURPOSE) -> tuple[str, datetime]:
-    """Inside the caller's unit of work: a new code for `user` (older open ones are void);
-    returns the plain code and its expiry. A later SMS sender calls this too."""
-    now = utcnow()
-    session.execute(update(OneTimeCode).where(
-        OneTimeCode.phone == user.phone, OneTimeCode.purpose == purpose,
-        OneTimeCode.used_at.is_(None), OneTimeCode.expires_at > now)
-        .values(expires_at=now).execution_options(synchronize_session=False))
+    """Inside the caller's unit of work: a new volunteer-issued code for `user` (older open ones,
+    an SMS code too, are void); returns the plain code and its expiry."""
     code = new_code()
-    expires_at = now + VALID_FOR
-    session.add(OneTimeCode(purpose=purpose, phone=user.phone, user_id=user.id,
-                            code_hash=generate_password_hash(code, _HASH_METHOD),
-                            issued_by_id=issued_by_id, expires_at=expires_at))
-    return code, expires_at
+    row = phone_codes.replace(session, user.phone, purpose, code, VALID_FOR, user_id=user.id,
+                              issued_by_id=issued_by_id)
+    return code, row.expires_at
 
 
 def issued_recently(staff_id: int, now: datetime | None = None) -> int:
@@ -124,37 +111,61 @@ WRONG = _l("Mã khôi phục không đúng, đã hết hạn hoặc đã đượ
 
 
 def redeem(phone: str, code: str, new_password: str) -> int:
-    """The student sets a new password with their code: every session of the account ends (the
-    caller signs them in fresh), and so does a lock from wrong passwords. Returns the user id;
-    raises ResetError, changing nothing but the count of wrong tries."""
+    """The student sets a new password with their code (the volunteer's or the SMS one): every
+    session of the account ends (the caller signs them in fresh), and so does a lock from wrong
+    passwords. Returns the user id; raises ResetError, changing nothing but the count of wrong
+    tries."""
     if problem := accounts.new_password_problem(new_password):
         raise ResetError(problem, "password")
     try:
         phone = normalize_vn_mobile(phone)
     except InvalidPhone as exc:
         raise ResetError(str(exc), "phone") from exc
-    code = clean_code(code)
-    wrong = False
+    user_id = None
     with write_transaction() as session:
-        now = utcnow()
-        row = session.scalar(select(OneTimeCode).where(
-            OneTimeCode.phone == phone, OneTimeCode.purpose == PURPOSE,
-            OneTimeCode.used_at.is_(None), OneTimeCode.expires_at > now)
-            .order_by(OneTimeCode.id.desc()).limit(1).with_for_update())
+        checked = phone_codes.check(session, phone, PURPOSE, code)
+        row = checked.row
         user = session.get(User, row.user_id) if row is not None and row.user_id else None
-        if row is None or user is None or user.deleted_at is not None or user.phone != phone:
-            wrong = True
-        elif not check_password_hash(row.code_hash, code):
-            wrong = True
-            row.tries += 1
-            if row.tries >= MAX_TRIES:
-                row.expires_at = now  # void: the next try needs a new code
-        else:
-            row.used_at = now
+        if checked.outcome == "right" and user is not None and user.deleted_at is None \
+                and user.phone == phone:
             user.set_password(new_password)
             sessions.end_all(session, user.id)
             user_id = user.id
-    if wrong:
+        elif checked.outcome == "right":
+            raise ResetError(WRONG, "code")  # the account is gone: the code stays unused
+    if user_id is None:
         raise ResetError(WRONG, "code")
     accounts.clear_login_failures(phone)  # a lock from wrong passwords ends with the reset
     return user_id
+
+
+SENT = _l("Nếu số này có tài khoản, chúng tôi vừa gửi tới số đó một mã 6 số qua SMS, dùng trong "
+          "10 phút. Nhập mã và mật khẩu mới bên dưới.")
+
+
+def ask_code(phone: str, address: str | None) -> str:
+    """"Gửi mã qua SMS", the part the answer waits for: the phone normalised and counted against
+    the limits (phone_codes.TooManyCodes), whether it has an account or not — nothing here looks
+    for the account, so the answer and its time cannot tell. Raises ResetError for a phone that
+    is not one."""
+    try:
+        phone = normalize_vn_mobile(phone)
+    except InvalidPhone as exc:
+        raise ResetError(str(exc), "phone") from exc
+    phone_codes.count_request(phone, address)
+    return phone
+
+
+def send_code(phone: str, lang: str | None) -> None:
+    """After the answer has gone out (see ask_code): a 6-digit reset code for the account of
+    `phone` (E.164), queued in the outbox and sent at once; nothing for a phone without an
+    account."""
+    code = phone_codes.new_code()
+    with write_transaction() as session:
+        user = find_account(phone)
+        if user is None:
+            return
+        row = phone_codes.replace(session, phone, PURPOSE, code, user_id=user.id)
+        message_id = enqueue(session, phone, phone_codes.TEMPLATE[PURPOSE], {"code": code},
+                             lang or user.locale, f"code:{row.id}").id
+    phone_codes.send_now(message_id)

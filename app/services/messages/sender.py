@@ -70,11 +70,15 @@ class _Claim:
 
 
 def _claim(provider: Provider, now: datetime, size: int, lease: timedelta,
-           batch: Batch) -> list[_Claim]:
-    """Take up to `size` due rows for this sender (no provider is called yet)."""
+           batch: Batch, only: int | None = None) -> list[_Claim]:
+    """Take up to `size` due rows for this sender (no provider is called yet); `only`: just the
+    message of that id, if it is due."""
     with write_transaction() as session:
+        query = select(OutboundMessage)
+        if only is not None:
+            query = query.where(OutboundMessage.id == only)
         rows = session.scalars(
-            select(OutboundMessage)
+            query
             .where(or_(and_(OutboundMessage.status == "queued",
                             OutboundMessage.next_attempt_at <= now),
                        and_(OutboundMessage.status == "sending",
@@ -141,11 +145,14 @@ def _record(claim: _Claim, attempt_id: int, result: Result, now: datetime,
 
 def send_due(provider: Provider, now: datetime | None = None, size: int = 20,
              lease: timedelta = LEASE, max_attempts: int = MAX_ATTEMPTS,
-             clock=utcnow) -> Batch:
+             clock=utcnow, only: int | None = None) -> Batch:
     """One batch: up to `size` due messages through `provider`. `now` fixes the time of the
-    claim (tests); the record uses `clock()` unless `now` is given."""
+    claim (tests); the record uses `clock()` unless `now` is given. `only=id` sends just that
+    message now if it is due (a one-time code, right after its commit), by the same claim, attempt
+    and record as every batch: a failure is retried by the worker, and a message another sender
+    claimed meanwhile is left to it — never sent twice."""
     batch = Batch()
-    for claim in _claim(provider, now or clock(), size, lease, batch):
+    for claim in _claim(provider, now or clock(), size, lease, batch, only):
         attempt_id = _start(claim, provider, now or clock())
         if attempt_id is None:
             continue

@@ -30,6 +30,14 @@ TEMPLATES = {
                          "mã vận đơn %(tracking)s."),
     "request_delivered": _l("Gian hàng 0 đồng - %(hub)s: yêu cầu %(code)s đã được giao. "
                             "Chúc bạn học tốt!"),
+    # One-time codes (services/phone_codes.py: valid 10 minutes, as the texts say).
+    "code_verify_phone": _l("Gian hàng 0 đồng: mã xác minh số điện thoại của bạn là %(code)s, "
+                            "dùng trong 10 phút. Không ai của Đoàn hỏi mã này: đừng đưa cho ai."),
+    "code_reset_password": _l("Gian hàng 0 đồng: mã đặt lại mật khẩu của bạn là %(code)s, dùng "
+                              "trong 10 phút. Không ai của Đoàn hỏi mã này: đừng đưa cho ai."),
+    "code_phone_has_account": _l("Gian hàng 0 đồng: số này đã có tài khoản nên không tạo tài "
+                                 "khoản mới. Quên mật khẩu? Chọn \"Quên mật khẩu\" ở trang "
+                                 "đăng nhập."),
 }
 
 # The parameters each text takes (and a ZNS template's template_data carries: no more, no less).
@@ -40,6 +48,9 @@ PARAMS = {
     "request_out_for_delivery": ("hub", "code"),
     "request_posted": ("hub", "code", "tracking"),
     "request_delivered": ("hub", "code"),
+    "code_verify_phone": ("code",),
+    "code_reset_password": ("code",),
+    "code_phone_has_account": (),
 }
 
 # The GSM 03.38 basic character set; the extension characters count twice.
