@@ -99,8 +99,7 @@ def _mark_paid(payable: Order | BoothSale, via: str, actor_id: int | None = None
 
 def _tell_buyer_paid(order: Order) -> None:
     if order.buyer_id:
-        notify(order.buyer_id, _l("Người bán đã nhận được tiền của đơn %(code)s.", code=order.code),
-               order_path(order.token))
+        notify(order.buyer_id, "order_paid_buyer", order_path(order.token), code=order.code)
 
 
 def confirm_payment(actor_id: int, order_id: int) -> Order:
@@ -256,9 +255,9 @@ def _apply(tx: BankTransaction) -> None:
         elif _mark_paid(order, "bank"):
             tx.status = "applied"
             db.session.refresh(order)
-            notify(order.vendor.user_id, _l("Đã nhận %(amount)s cho đơn %(code)s qua ngân hàng.",
-                                            amount=format_vnd(tx.amount), code=order.code),
-                   orders_path(order.vendor_id) if is_order else booth_path(order.booth_id))
+            notify(order.vendor.user_id, "order_paid_vendor",
+                   orders_path(order.vendor_id) if is_order else booth_path(order.booth_id),
+                   amount=format_vnd(tx.amount), code=order.code)
             if is_order:
                 _tell_buyer_paid(order)
             return
@@ -268,9 +267,8 @@ def _apply(tx: BankTransaction) -> None:
             tx.reason = "order_cancelled" if order.status == "cancelled" else "already_paid"
     if tx.vendor_id:
         vendor = db.session.get(Vendor, tx.vendor_id)
-        notify(vendor.user_id, _l("Một khoản chuyển khoản %(amount)s cần bạn xem lại: %(reason)s.",
-                                  amount=format_vnd(tx.amount), reason=REVIEW_REASONS[tx.reason]),
-               orders_path(vendor.id))
+        notify(vendor.user_id, "transfer_review", orders_path(vendor.id),
+               amount=format_vnd(tx.amount), reason=REVIEW_REASONS[tx.reason])
 
 
 def record_bank_transaction(p: BankPayload) -> tuple[BankTransaction, bool]:

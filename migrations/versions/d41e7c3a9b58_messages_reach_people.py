@@ -1,0 +1,28 @@
+"""messages reach people: notifications stored as key + parameters (issue #13)
+
+Revision ID: d41e7c3a9b58
+Revises: b7e3f1a9c2d4
+Create Date: 2026-12-03 17:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'd41e7c3a9b58'
+down_revision = 'b7e3f1a9c2d4'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('key', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('params', sa.JSON(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_column('params')
+        batch_op.drop_column('key')
