@@ -23,7 +23,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import BankTransaction, BoothSale, Order, User, Vendor
 from ..models.base import utcnow
-from . import jsonbody, vietqr
+from . import jsonbody, messages, vietqr
 from .errors import ServiceError
 from .formatting import VN_TZ, format_vnd
 from .market import SALE_PREFIX, booth_path, sale_for
@@ -98,8 +98,16 @@ def _mark_paid(payable: Order | BoothSale, via: str, actor_id: int | None = None
 
 
 def _tell_buyer_paid(order: Order) -> None:
-    if order.buyer_id:
-        notify(order.buyer_id, "order_paid_buyer", order_path(order.token), code=order.code)
+    """In the app (a buyer with an account) and by phone (any buyer who left one, guests too)."""
+    buyer = db.session.get(User, order.buyer_id) if order.buyer_id else None
+    if buyer:
+        notify(buyer.id, "order_paid_buyer", order_path(order.token), code=order.code)
+    phone = order.phone or (buyer.phone if buyer else None)
+    if phone:
+        messages.enqueue(db.session, phone, "order_paid",
+                         {"hub": order.vendor.business_name, "code": order.code,
+                          "amount": format_vnd(order.total).removesuffix(" ₫")},
+                         buyer.locale if buyer else None, f"order:{order.id}:paid")
 
 
 def confirm_payment(actor_id: int, order_id: int) -> Order:

@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import Hub, Invitation, User, UserRole
 from ..models.base import utcnow
 from ..models.user import HUB_ROLES, RANK
-from . import notifications, sessions
+from . import messages, notifications, sessions
 from .errors import ServiceError
 from .phones import InvalidPhone, normalize_vn_mobile
 
@@ -114,6 +114,10 @@ def invite(actor_id: int, hub_id: int, role: str, phone: str | None = None) -> C
         if phone is not None and holder is not None:
             notifications.notify(holder.id, "role_invited", "/tai-khoan/loi-moi", unit=hub.name,
                                  role=ROLE_LABELS[role])
+        if phone is not None:  # by phone: they may have no account yet, so tell the phone
+            messages.enqueue(session, phone, f"invite_{role}", {"hub": hub.name,
+                                                                 "name": actor.name},
+                             holder.locale if holder else None, f"invitation:{row.id}")
         created = Created(row.id, token, row.expires_at)
     return created
 

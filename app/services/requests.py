@@ -432,6 +432,12 @@ def _offer_to_waitlist(item_id: int, today: date) -> None:
             continue
         notify(entry.user_id, "waitlist_offered", tracking_path(req.id), title=item.title,
                code=req.code)
+        phone = req.phone or req.user.phone
+        if phone:
+            messages.enqueue(db.session, phone, "waitlist_offer",
+                             {"hub": item.hub.name, "title": item.title, "code": req.code},
+                             req.user.locale, f"waitlist:{entry.id}:request:{req.id}",
+                             request_id=req.id)
 
 
 def offer_freed_units(item_id: int, today: date | None = None) -> None:

@@ -14,7 +14,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import Hub, Product, ProductPhoto, User, UserRole, Vendor
 from ..models.base import utcnow
-from . import fulltext, images, vietqr
+from . import fulltext, images, messages, vietqr
 from .catalog import MAX_PHOTOS
 from .errors import ServiceError
 from .notifications import notify
@@ -162,6 +162,12 @@ def review(actor_id: int, vendor_id: int, approve: bool, reason: str = "") -> Ve
         else:
             notify(vendor.user_id, "vendor_rejected", MINE_PATH, name=vendor.business_name,
                    reason=reason)
+        applicant = vendor.user
+        messages.enqueue(session, applicant.phone,
+                         "vendor_approved" if approve else "vendor_rejected",
+                         {"hub": vendor.hub.name, "name": vendor.business_name, "reason": reason},
+                         applicant.locale,
+                         f"vendor:{vendor.id}:reviewed:{vendor.reviewed_at.isoformat()}")
     return vendor
 
 
