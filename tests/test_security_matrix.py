@@ -296,6 +296,7 @@ MATRIX: dict[str, Rule] = {
     "accounts.change_password": Rule(USERS, body=lambda s: {
         "password-old_password": factories.PASSWORD, "password-password": factories.PASSWORD,
         "password-confirm": factories.PASSWORD}),
+    "accounts.change_reminders": Rule(USERS, body=lambda s: {"reminders-wanted": "y"}),
     "accounts.sign_out_others": Rule(USERS, body=lambda s: {}),
     "accounts.forgot": Rule(EVERYONE),
     "accounts.reset": Rule(EVERYONE, body=lambda s: {

@@ -1,4 +1,5 @@
-"""messages reach people: notifications stored as key + parameters (issue #13)
+"""messages reach people: notifications stored as key + parameters; a person's opt-out of
+reminders (issue #13)
 
 Revision ID: d41e7c3a9b58
 Revises: b7e3f1a9c2d4
@@ -20,9 +21,14 @@ def upgrade():
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('key', sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column('params', sa.JSON(), nullable=True))
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reminders_off', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
 
 
 def downgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('reminders_off')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_column('params')
         batch_op.drop_column('key')
