@@ -75,6 +75,11 @@ class Config:
     ZNS_ACCESS_TOKEN = os.environ.get("ZNS_ACCESS_TOKEN", "")
     ZNS_TEMPLATES = os.environ.get("ZNS_TEMPLATES", "")  # "request_ready=123456,request_posted=…"
     ZNS_URL = os.environ.get("ZNS_URL", "")  # default: Zalo's own
+    # Delivery receipts (app/webhooks/receipts.py), each route off (404) without its secret.
+    ESMS_CALLBACK_SECRET = os.environ.get("ESMS_CALLBACK_SECRET", "")  # /webhooks/esms/<secret>
+    ESMS_CALLBACK_URL = os.environ.get("ESMS_CALLBACK_URL", "")  # that route's public address
+    ZNS_APP_ID = os.environ.get("ZNS_APP_ID", "")
+    ZNS_OA_SECRET_KEY = os.environ.get("ZNS_OA_SECRET_KEY", "")  # signs Zalo's webhook
     PREFERRED_URL_SCHEME = "http"
 
 

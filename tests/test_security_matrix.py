@@ -438,6 +438,9 @@ MATRIX: dict[str, Rule] = {
     # SePay and Casso: their own key or signature, never a login (test_bank_feeds)
     "webhooks.sepay": Rule(NOBODY, body=lambda s: {"id": 1, "transferAmount": 1}),
     "webhooks.casso": Rule(NOBODY, body=lambda s: {"error": 0}),
+    # delivery receipts: a secret in the path (eSMS) or Zalo's signature (test_receipts)
+    "webhooks.esms_receipt": Rule(NOBODY, lambda s: {"secret": "x", "SMSID": "1"}),
+    "webhooks.zns_receipt": Rule(NOBODY, body=lambda s: {"event_name": "user_received_message"}),
     # Phiên chợ 4.0
     "market.index": Rule(EVERYONE),
     "market.create": Rule(ANY_ORGANIZER, body=lambda s: {

@@ -13,8 +13,10 @@ from .base import utcnow
 
 # queued: waits for next_attempt_at; sending: claimed by a sender (claimed_at); sent; failed (the
 # provider refused it for good, or too many attempts: last_error says why); unknown: a sender
-# stopped during the call of a provider that cannot tell a repeat, so it is not sent again.
-STATUSES = ("queued", "sending", "sent", "failed", "unknown")
+# stopped during the call of a provider that cannot tell a repeat, so it is not sent again;
+# delivered: the provider's receipt says it reached the phone (services.messages.receipts) — a
+# receipt that it could not is "failed" with the provider's reason.
+STATUSES = ("queued", "sending", "sent", "delivered", "failed", "unknown")
 
 
 class OutboundMessage(db.Model):
@@ -38,6 +40,7 @@ class OutboundMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]  # from the provider's delivery receipt
 
     attempt_log = relationship("MessageAttempt", order_by="MessageAttempt.number",
                                back_populates="message", cascade="all, delete-orphan")

@@ -1,5 +1,5 @@
 """messages reach people: notifications stored as key + parameters; a person's opt-out of
-reminders (issue #13)
+reminders; a message's delivery receipt (issue #13)
 
 Revision ID: d41e7c3a9b58
 Revises: b7e3f1a9c2d4
@@ -24,9 +24,13 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reminders_off', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
+    with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('delivered_at', sa.DateTime(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.drop_column('delivered_at')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('reminders_off')
     with op.batch_alter_table('notifications', schema=None) as batch_op:

@@ -40,6 +40,7 @@ def enqueue(session: Session, phone: str, key: str, params: dict, lang: str | No
 
 STATUS_LABELS = {
     "queued": _l("Đang chờ gửi"), "sending": _l("Đang gửi"), "sent": _l("Đã gửi đi"),
+    "delivered": _l("Đã đến máy"),
     "failed": _l("Không gửi được"), "unknown": _l("Không rõ đã gửi chưa"),
 }
 
@@ -55,6 +56,7 @@ class Shown:
     error: str | None
     created_at: datetime
     sent_at: datetime | None
+    delivered_at: datetime | None
 
 
 def for_request(session: Session, request_id: int, language: str) -> list[Shown]:
@@ -62,4 +64,5 @@ def for_request(session: Session, request_id: int, language: str) -> list[Shown]
     rows = session.scalars(select(OutboundMessage).where(OutboundMessage.request_id == request_id)
                            .order_by(OutboundMessage.id))
     return [Shown(render(m.template, m.params, language), m.status, str(STATUS_LABELS[m.status]),
-                  m.attempts, m.last_error, m.created_at, m.sent_at) for m in rows]
+                  m.attempts, m.last_error, m.created_at, m.sent_at, m.delivered_at)
+            for m in rows]
