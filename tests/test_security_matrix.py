@@ -35,6 +35,7 @@ from app.models import (
     Item,
     ItemRequest,
     MarketEvent,
+    OutboundMessage,
     RequestEvent,
     Route,
     RunStop,
@@ -125,6 +126,7 @@ class Side:
     invitation: int = 0  # a one-time link invitation to the hub, and its token
     invitation_token: str = ""
     phone_invitation: int = 0  # an invitation waiting for the student's phone
+    failed_message: int = 0  # the phone invitation's message, failed at the provider
 
 
 @dataclass
@@ -226,6 +228,11 @@ def _side(label: str) -> tuple[Side, dict[str, User]]:
     s.invitation, s.invitation_token = link.invitation_id, link.token
     s.phone_invitation = people_svc.invite(organizer.id, hub.id, "volunteer",
                                            student.phone).invitation_id
+    s.failed_message = db.session.scalar(select(OutboundMessage.id).where(
+        OutboundMessage.hub_id == hub.id, OutboundMessage.template == "invite_volunteer"))
+    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == s.failed_message)
+                       .values(status="failed", last_error="108 Phone invalid"))
+    db.session.commit()
     return s, people
 
 
@@ -346,6 +353,9 @@ MATRIX: dict[str, Rule] = {
                                                            "request_ids": [s.request]},
                                 hub_in_body=True),
     "review.signups": Rule(HUB_STAFF, lambda s: {"hub": s.hub}),
+    "review.failed_messages": Rule(ANY_STAFF),
+    "review.resend_message": Rule(HUB_STAFF, lambda s: {"message_id": s.failed_message},
+                                  body=lambda s: {}),
     "review.signup": Rule(HUB_STAFF, lambda s: {"hub_id": s.hub, "day": s.signup_day},
                           body=lambda s: {"available": "1"}),
     "dashboard.index": Rule(HUB_STAFF, lambda s: {"hub": s.hub}),

@@ -31,6 +31,12 @@ class OutboundMessage(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("item_requests.id", ondelete="SET NULL"), index=True)  # for the staff view
+    # The unit it is sent for: its staff see it among the failed messages and may send it again.
+    hub_id: Mapped[int | None] = mapped_column(ForeignKey("hubs.id", ondelete="SET NULL"),
+                                               index=True)
+    # Times staff sent it again after it failed: each round goes to the provider under its own
+    # id (providers.Outgoing.key), so that a provider's duplicate check does not swallow it.
+    resends: Mapped[int] = mapped_column(default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -107,7 +107,8 @@ def _tell_buyer_paid(order: Order) -> None:
         messages.enqueue(db.session, phone, "order_paid",
                          {"hub": order.vendor.business_name, "code": order.code,
                           "amount": format_vnd(order.total).removesuffix(" ₫")},
-                         buyer.locale if buyer else None, f"order:{order.id}:paid")
+                         buyer.locale if buyer else None, f"order:{order.id}:paid",
+                         hub_id=order.vendor.hub_id)
 
 
 def confirm_payment(actor_id: int, order_id: int) -> Order:

@@ -117,7 +117,8 @@ def invite(actor_id: int, hub_id: int, role: str, phone: str | None = None) -> C
         if phone is not None:  # by phone: they may have no account yet, so tell the phone
             messages.enqueue(session, phone, f"invite_{role}", {"hub": hub.name,
                                                                  "name": actor.name},
-                             holder.locale if holder else None, f"invitation:{row.id}")
+                             holder.locale if holder else None, f"invitation:{row.id}",
+                             hub_id=hub_id)
         created = Created(row.id, token, row.expires_at)
     return created
 

@@ -437,7 +437,7 @@ def _offer_to_waitlist(item_id: int, today: date) -> None:
             messages.enqueue(db.session, phone, "waitlist_offer",
                              {"hub": item.hub.name, "title": item.title, "code": req.code},
                              req.user.locale, f"waitlist:{entry.id}:request:{req.id}",
-                             request_id=req.id)
+                             request_id=req.id, hub_id=req.hub_id)
 
 
 def offer_freed_units(item_id: int, today: date | None = None) -> None:
@@ -537,7 +537,8 @@ def _tell(req: ItemRequest, status: str, note: str = "") -> None:
                   "place": req.hub.pickup_place}
         messages.enqueue(db.session, phone, MESSAGE_FOR[status], params,
                          req.user.locale if req.user else None,
-                         f"request:{req.id}:{status}:{len(req.events)}", request_id=req.id)
+                         f"request:{req.id}:{status}:{len(req.events)}", request_id=req.id,
+                         hub_id=req.hub_id)
 
 
 def change_status(actor_id: int, request_id: int, status: str, note: str = "",

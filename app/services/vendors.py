@@ -167,7 +167,8 @@ def review(actor_id: int, vendor_id: int, approve: bool, reason: str = "") -> Ve
                          "vendor_approved" if approve else "vendor_rejected",
                          {"hub": vendor.hub.name, "name": vendor.business_name, "reason": reason},
                          applicant.locale,
-                         f"vendor:{vendor.id}:reviewed:{vendor.reviewed_at.isoformat()}")
+                         f"vendor:{vendor.id}:reviewed:{vendor.reviewed_at.isoformat()}",
+                         hub_id=vendor.hub_id)
     return vendor
 
 

@@ -26,10 +26,21 @@ def upgrade():
                                       server_default=sa.false()))
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('delivered_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('hub_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('resends', sa.Integer(), nullable=False,
+                                      server_default='0'))
+        batch_op.create_index(batch_op.f('ix_outbound_messages_hub_id'), ['hub_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_outbound_messages_hub_id_hubs'), 'hubs',
+                                    ['hub_id'], ['id'], ondelete='SET NULL')
 
 
 def downgrade():
     with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_outbound_messages_hub_id_hubs'),
+                                 type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_outbound_messages_hub_id'))
+        batch_op.drop_column('resends')
+        batch_op.drop_column('hub_id')
         batch_op.drop_column('delivered_at')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('reminders_off')

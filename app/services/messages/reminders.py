@@ -71,7 +71,7 @@ def queue_reminders(today: date) -> Queued:
                       "place": req.hub.pickup_place}
             key = f"remind:{day.isoformat()}:student:{req.user_id}"
             students += _new(session, phone, "remind_pickup" if at_hub else "remind_delivery",
-                             params, student.locale, key, req.id)
+                             params, student.locale, key, req.hub_id, req.id)
         routes = session.scalars(
             select(Route).join(DeliveryRun, DeliveryRun.id == Route.run_id)
             .where(DeliveryRun.date == day, Route.volunteer_id.is_not(None),
@@ -89,13 +89,14 @@ def queue_reminders(today: date) -> Queued:
             volunteers += _new(session, volunteer.phone, "remind_route",
                                {"hub": held[0].run.hub.name, "day": _day_text(day),
                                 "route": ", ".join(str(r.number) for r in held),
-                                "stops": todo}, volunteer.locale, key)
+                                "stops": todo}, volunteer.locale, key, held[0].run.hub_id)
     return Queued(day, students, volunteers)
 
 
-def _new(session, phone, template, params, language, key, request_id=None) -> int:
+def _new(session, phone, template, params, language, key, hub_id, request_id=None) -> int:
     """1 when this call wrote the reminder, 0 when it was queued before under its key."""
     before = session.scalar(select(OutboundMessage.id)
                             .where(OutboundMessage.idempotency_key == key))
-    enqueue(session, phone, template, params, language, key, request_id=request_id)
+    enqueue(session, phone, template, params, language, key, request_id=request_id,
+            hub_id=hub_id)
     return 0 if before else 1
