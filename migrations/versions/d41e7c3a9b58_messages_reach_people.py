@@ -1,5 +1,7 @@
-"""messages reach people: notifications stored as key + parameters; a person's opt-out of
-reminders; a message's delivery receipt (issue #13)
+"""messages reach people (issue #13)
+
+Notifications stored as key + parameters; a person's opt-out of reminders; a message's delivery
+receipt, its unit and its resends.
 
 Revision ID: d41e7c3a9b58
 Revises: b7e3f1a9c2d4
