@@ -191,6 +191,17 @@ def register(app: Flask) -> None:
             if not batch.claimed:
                 time.sleep(interval)
 
+    @messages_group.command("remind")
+    @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="The day it is (YYYY-MM-DD, Vietnam); reminders are for the next day.")
+    def messages_remind(today):
+        """Queue tomorrow's reminders (run each evening from cron; twice queues nothing more)."""
+        from .services.formatting import local_today
+        from .services.messages import reminders
+        done = reminders.queue_reminders(today.date() if today else local_today())
+        click.echo(f"reminders for {done.day.isoformat()}: {done.students} students, "
+                   f"{done.volunteers} volunteers")
+
     @app.cli.command("backup")
     @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
     def backup_command(out):

@@ -82,6 +82,11 @@ class Config:
         == "1"
     PHONE_CODE_PHONE_LIMIT = os.environ.get("PHONE_CODE_PHONE_LIMIT", "3 per 15 minutes;10 per day")
     PHONE_CODE_ADDRESS_LIMIT = os.environ.get("PHONE_CODE_ADDRESS_LIMIT", "60 per hour;300 per day")
+    # Delivery receipts (app/webhooks/receipts.py), each route off (404) without its secret.
+    ESMS_CALLBACK_SECRET = os.environ.get("ESMS_CALLBACK_SECRET", "")  # /webhooks/esms/<secret>
+    ESMS_CALLBACK_URL = os.environ.get("ESMS_CALLBACK_URL", "")  # that route's public address
+    ZNS_APP_ID = os.environ.get("ZNS_APP_ID", "")
+    ZNS_OA_SECRET_KEY = os.environ.get("ZNS_OA_SECRET_KEY", "")  # signs Zalo's webhook
     PREFERRED_URL_SCHEME = "http"
 
 

@@ -4,7 +4,7 @@ import re
 from tests import factories
 
 # Bank feeds: authenticated by an HMAC signature or an API key instead (tests/test_bank_feeds.py)
-CSRF_EXEMPT = {"webhooks.bank", "webhooks.sepay", "webhooks.casso"}
+CSRF_EXEMPT = {"webhooks.bank", "webhooks.sepay", "webhooks.casso", "webhooks.zns_receipt"}
 
 
 def _fill(rule) -> str:

@@ -308,7 +308,10 @@ def test_a_killed_sender_leaves_a_zns_message_unknown_not_twice(app, db, zns):
 LONGEST = {"hub": "Đoàn trường THPT Nguyễn Văn Tiếp Cái Bè Đồng Tháp", "code": "R4K7P9QX",
            "reason": "Ưu tiên các bạn ở xa trường hơn, mời bạn đăng ký lại vào tuần sau nhé",
            "place": "Phòng Đoàn, tầng trệt dãy nhà A, trường THPT Nguyễn Văn Tiếp",
-           "tracking": "EB123456789VN-0000000001", "day": "06/12/2026"}
+           "tracking": "EB123456789VN-0000000001", "day": "06/12/2026",
+           "title": "Bộ sách giáo khoa lớp 12 đầy đủ các môn", "amount": "1.250.000.000",
+           "name": "Nguyễn Thị Phương Thảo Hoàng Anh", "route": "1, 2, 3, 4, 5, 6",
+           "stops": "120"}
 
 
 @pytest.mark.parametrize("language", ["vi", "en"])

@@ -188,11 +188,11 @@ def test_approve_many_is_one_transaction(hub, volunteer, monkeypatch):
     a, b = request_for(hub, "Áo", name="An"), request_for(hub, "Quần", name="Bình")
     real, calls = reqs.notify, []
 
-    def flaky(user_id, message, link=None):
+    def flaky(user_id, key, link=None, **params):
         calls.append(user_id)
         if len(calls) == 2:
             raise RuntimeError("the notification store is down")
-        real(user_id, message, link)
+        real(user_id, key, link, **params)
 
     monkeypatch.setattr(reqs, "notify", flaky)
     with pytest.raises(RuntimeError):

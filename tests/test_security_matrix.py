@@ -35,6 +35,7 @@ from app.models import (
     Item,
     ItemRequest,
     MarketEvent,
+    OutboundMessage,
     RequestEvent,
     Route,
     RunStop,
@@ -125,6 +126,7 @@ class Side:
     invitation: int = 0  # a one-time link invitation to the hub, and its token
     invitation_token: str = ""
     phone_invitation: int = 0  # an invitation waiting for the student's phone
+    failed_message: int = 0  # the phone invitation's message, failed at the provider
 
 
 @dataclass
@@ -226,6 +228,11 @@ def _side(label: str) -> tuple[Side, dict[str, User]]:
     s.invitation, s.invitation_token = link.invitation_id, link.token
     s.phone_invitation = people_svc.invite(organizer.id, hub.id, "volunteer",
                                            student.phone).invitation_id
+    s.failed_message = db.session.scalar(select(OutboundMessage.id).where(
+        OutboundMessage.hub_id == hub.id, OutboundMessage.template == "invite_volunteer"))
+    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == s.failed_message)
+                       .values(status="failed", last_error="108 Phone invalid"))
+    db.session.commit()
     return s, people
 
 
@@ -296,6 +303,7 @@ MATRIX: dict[str, Rule] = {
     "accounts.change_password": Rule(USERS, body=lambda s: {
         "password-old_password": factories.PASSWORD, "password-password": factories.PASSWORD,
         "password-confirm": factories.PASSWORD}),
+    "accounts.change_reminders": Rule(USERS, body=lambda s: {"reminders-wanted": "y"}),
     "accounts.sign_out_others": Rule(USERS, body=lambda s: {}),
     "accounts.forgot": Rule(EVERYONE),
     # SMS codes (on for the whole matrix: sms_codes_on); without a registration waiting for its
@@ -350,6 +358,9 @@ MATRIX: dict[str, Rule] = {
                                                            "request_ids": [s.request]},
                                 hub_in_body=True),
     "review.signups": Rule(HUB_STAFF, lambda s: {"hub": s.hub}),
+    "review.failed_messages": Rule(ANY_STAFF),
+    "review.resend_message": Rule(HUB_STAFF, lambda s: {"message_id": s.failed_message},
+                                  body=lambda s: {}),
     "review.signup": Rule(HUB_STAFF, lambda s: {"hub_id": s.hub, "day": s.signup_day},
                           body=lambda s: {"available": "1"}),
     "dashboard.index": Rule(HUB_STAFF, lambda s: {"hub": s.hub}),
@@ -443,6 +454,9 @@ MATRIX: dict[str, Rule] = {
     # SePay and Casso: their own key or signature, never a login (test_bank_feeds)
     "webhooks.sepay": Rule(NOBODY, body=lambda s: {"id": 1, "transferAmount": 1}),
     "webhooks.casso": Rule(NOBODY, body=lambda s: {"error": 0}),
+    # delivery receipts: a secret in the path (eSMS) or Zalo's signature (test_receipts)
+    "webhooks.esms_receipt": Rule(NOBODY, lambda s: {"secret": "x", "SMSID": "1"}),
+    "webhooks.zns_receipt": Rule(NOBODY, body=lambda s: {"event_name": "user_received_message"}),
     # Phiên chợ 4.0
     "market.index": Rule(EVERYONE),
     "market.create": Rule(ANY_ORGANIZER, body=lambda s: {

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField, TelField
+from wtforms import BooleanField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from ..forms import BaseForm
@@ -59,6 +59,10 @@ def _new_password(label):
 def _confirm():
     return PasswordField(_l("Nhập lại mật khẩu mới"), validators=[
         EqualTo("password", message=_l("Hai mật khẩu không khớp."))])
+
+
+class RemindersForm(BaseForm):
+    wanted = BooleanField(_l("Nhắn tin nhắc tôi vào tối hôm trước ngày nhận đồ hoặc ngày đi giao"))
 
 
 class PasswordForm(BaseForm):

@@ -5,7 +5,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from ..services import accounts, people, sessions
-from .forms import ConfirmForm, NameForm, PasswordForm, PhoneForm
+from .forms import ConfirmForm, NameForm, PasswordForm, PhoneForm, RemindersForm
 from .routes import bp
 
 
@@ -13,6 +13,8 @@ def _page(status: int = 200, **forms):
     forms.setdefault("name_form", NameForm(prefix="name", name=current_user.name))
     forms.setdefault("phone_form", PhoneForm(prefix="phone", formdata=None))
     forms.setdefault("password_form", PasswordForm(prefix="password", formdata=None))
+    forms.setdefault("reminders_form", RemindersForm(prefix="reminders",
+                                                     wanted=not current_user.reminders_off))
     token = current_user.session_token
     devices = [(row, accounts.device_label(row.user_agent), sessions.is_current(row, token))
                for row in sessions.open_sessions(current_user.id)]
@@ -73,6 +75,17 @@ def change_password():
         else:
             return _done(_("Đã đổi mật khẩu. Các thiết bị khác đã được đăng xuất."))
     return _page(422, password_form=form)
+
+
+@bp.post("/nhac-lich")
+@login_required
+def change_reminders():
+    form = RemindersForm(prefix="reminders")
+    if form.validate_on_submit():
+        accounts.set_reminders(current_user.id, form.wanted.data)
+        return _done(_("Đã lưu: bạn sẽ nhận tin nhắc lịch.") if form.wanted.data
+                     else _("Đã lưu: bạn sẽ không nhận tin nhắc lịch nữa."))
+    return _page(422, reminders_form=form)
 
 
 @bp.route("/thiet-bi/dang-xuat-khac", methods=["GET", "POST"])

@@ -13,8 +13,10 @@ from .base import utcnow
 
 # queued: waits for next_attempt_at; sending: claimed by a sender (claimed_at); sent; failed (the
 # provider refused it for good, or too many attempts: last_error says why); unknown: a sender
-# stopped during the call of a provider that cannot tell a repeat, so it is not sent again.
-STATUSES = ("queued", "sending", "sent", "failed", "unknown")
+# stopped during the call of a provider that cannot tell a repeat, so it is not sent again;
+# delivered: the provider's receipt says it reached the phone (services.messages.receipts) — a
+# receipt that it could not is "failed" with the provider's reason.
+STATUSES = ("queued", "sending", "sent", "delivered", "failed", "unknown")
 
 
 class OutboundMessage(db.Model):
@@ -29,6 +31,12 @@ class OutboundMessage(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
     request_id: Mapped[int | None] = mapped_column(
         ForeignKey("item_requests.id", ondelete="SET NULL"), index=True)  # for the staff view
+    # The unit it is sent for: its staff see it among the failed messages and may send it again.
+    hub_id: Mapped[int | None] = mapped_column(ForeignKey("hubs.id", ondelete="SET NULL"),
+                                               index=True)
+    # Times staff sent it again after it failed: each round goes to the provider under its own
+    # id (providers.Outgoing.key), so that a provider's duplicate check does not swallow it.
+    resends: Mapped[int] = mapped_column(default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -38,6 +46,7 @@ class OutboundMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]  # from the provider's delivery receipt
 
     attempt_log = relationship("MessageAttempt", order_by="MessageAttempt.number",
                                back_populates="message", cascade="all, delete-orphan")

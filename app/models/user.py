@@ -2,7 +2,7 @@ import unicodedata
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, or_, select
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,6 +25,8 @@ class User(UserMixin, db.Model):
     phone: Mapped[str] = mapped_column(String(16), unique=True)  # E.164, e.g. +84912345678
     password_hash: Mapped[str] = mapped_column(String(256))
     locale: Mapped[str | None] = mapped_column(String(5))
+    # No reminder the evening before (services.messages.reminders); a request's steps still go out.
+    reminders_off: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when the person deleted their account: name and phone are erased, nobody signs in.
     deleted_at: Mapped[datetime | None]

@@ -1,4 +1,5 @@
 from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from ..services import notifications
@@ -10,7 +11,7 @@ bp = Blueprint("notifications", __name__, url_prefix="/thong-bao")
 @login_required
 def index():
     return render_template("notifications/index.html",
-                           items=notifications.latest(current_user.id))
+                           items=notifications.latest(current_user.id, str(get_locale())))
 
 
 @bp.post("/da-doc")

@@ -146,3 +146,7 @@ def signup(hub_id: int, day: str):
         return render_template("review/_signup_row.html", hub=hub, day=when,
                                people=svc.signups(hub_id, [when])[when])
     return redirect(url_for(".signups", hub=hub_id), code=303)
+
+
+# The failed messages of the staff member's units live beside this module, on the same blueprint.
+from . import messages  # noqa: E402,F401

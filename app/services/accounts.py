@@ -287,6 +287,12 @@ def change_name(user_id: int, name: str) -> None:
         _active_user(session, user_id).name = name
 
 
+def set_reminders(user_id: int, wanted: bool) -> None:
+    """Whether the person gets a reminder the evening before a pickup, a delivery or a route."""
+    with write_transaction() as session:
+        _active_user(session, user_id).reminders_off = not wanted
+
+
 def change_phone(user_id: int, phone: str, keep_token: str | None) -> None:
     """A new login phone, free of any other account; the user's other sessions end."""
     try:

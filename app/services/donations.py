@@ -291,9 +291,9 @@ def _staff_donation(actor_id: int, donation_id: int) -> Donation:
     return donation
 
 
-def _tell_donor(donation: Donation, message) -> None:
+def _tell_donor(donation: Donation, key: str, **params) -> None:
     if donation.donor_id:
-        notify(donation.donor_id, message, tracking_path(donation.token))
+        notify(donation.donor_id, key, tracking_path(donation.token), **params)
 
 
 def tracking_path(token: str) -> str:
@@ -308,8 +308,7 @@ def mark_received(actor_id: int, donation_id: int) -> Donation:
         if donation.status == "offered":
             donation.status, donation.received_at = "received", utcnow()
             donation.received_by_id = actor_id
-            _tell_donor(donation, _l("Đoàn đã nhận quà bạn tặng %(hub)s. Cảm ơn bạn!",
-                                     hub=donation.hub.name))
+            _tell_donor(donation, "donation_received", hub=donation.hub.name)
         elif donation.status != "received":
             _fail(_l("Quà tặng này đã được xử lý xong."))
     return donation
@@ -325,8 +324,7 @@ def cancel(actor_id: int, donation_id: int, reason: str) -> Donation:
         if not reason:
             _fail(_l("Vui lòng ghi lý do đóng."), "reason")
         donation.status, donation.cancel_reason, donation.closed_at = "cancelled", reason, utcnow()
-        _tell_donor(donation, _l("Đề nghị tặng quà cho %(hub)s đã đóng: %(reason)s",
-                                 hub=donation.hub.name, reason=reason))
+        _tell_donor(donation, "donation_closed", hub=donation.hub.name, reason=reason)
     return donation
 
 
@@ -406,7 +404,5 @@ def list_accepted(actor_id: int, donation_id: int) -> list[Item]:
             items.append(item)
         _close_when_done(donation)
         listed = sum(i.quantity for i in items)
-        _tell_donor(donation, lazy_ngettext("%(n)s món bạn tặng đã lên gian hàng của %(hub)s.",
-                                            "%(n)s món bạn tặng đã lên gian hàng của %(hub)s.",
-                                            listed, n=listed, hub=donation.hub.name))
+        _tell_donor(donation, "donation_listed", n=listed, hub=donation.hub.name)
     return items

@@ -184,8 +184,7 @@ def set_listed(actor_id: int, item_id: int, listed: bool, today: date | None = N
             WaitlistEntry.item_id == item.id, WaitlistEntry.status == "waiting")))
         for entry in entries:
             entry.status = "closed"
-            notify(entry.user_id, _l("“%(title)s” đã được gỡ khỏi danh mục nên bạn không còn "
-                                     "trong danh sách chờ món này.", title=item.title))
+            notify(entry.user_id, "waitlist_closed", title=item.title)
     return item
 
 

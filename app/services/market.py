@@ -194,10 +194,8 @@ def invite(actor_id: int, event_id: int, vendor_ids: list[int]) -> list[Booth]:
         booths = [Booth(event_id=event.id, vendor_id=vid) for vid in dict.fromkeys(vendor_ids)]
         session.add_all(booths)
         for vid in dict.fromkeys(vendor_ids):
-            notify(wanted[vid].user_id, _l("Gian hàng “%(name)s” được mời tham gia “%(event)s”. "
-                                           "Hãy nhận lời để có số gian và mã QR.",
-                                           name=wanted[vid].business_name, event=event.name),
-                   INDEX_PATH)
+            notify(wanted[vid].user_id, "market_invited", INDEX_PATH,
+                   name=wanted[vid].business_name, event=event.name)
     return booths
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -154,12 +153,9 @@ def _create(vendor_id: int, quantities: dict[int, int], delivery: Delivery,
     db.session.add(order)
     db.session.flush()
     count = sum(wanted.values())
-    notify(vendor.user_id, lazy_ngettext("Đơn hàng mới %(code)s: %(n)s sản phẩm, chờ thanh toán.",
-                                         "Đơn hàng mới %(code)s: %(n)s sản phẩm, chờ thanh toán.",
-                                         count, code=code, n=count), orders_path(vendor_id))
+    notify(vendor.user_id, "order_new", orders_path(vendor_id), code=code, n=count)
     if buyer_id:
-        notify(buyer_id, _l("Đã đặt đơn %(code)s. Hãy quét mã VietQR để chuyển khoản cho người "
-                            "bán.", code=code), order_path(order.token))
+        notify(buyer_id, "order_placed", order_path(order.token), code=code)
     return order
 
 
@@ -238,8 +234,7 @@ def mark_delivered(actor_id: int, order_id: int) -> Order:
     with write_transaction():
         order = _move(actor_id, order_id, "paid", "delivered")
         if order.buyer_id:
-            notify(order.buyer_id, _l("Đơn %(code)s đã được giao.", code=order.code),
-                   order_path(order.token))
+            notify(order.buyer_id, "order_delivered", order_path(order.token), code=order.code)
     return order
 
 
@@ -250,8 +245,7 @@ def cancel_order(actor_id: int, order_id: int) -> Order:
         order = _move(actor_id, order_id, "awaiting_payment", "cancelled")
         _release(order)
         if order.buyer_id:
-            notify(order.buyer_id, _l("Đơn %(code)s đã bị hủy.", code=order.code),
-                   order_path(order.token))
+            notify(order.buyer_id, "order_cancelled", order_path(order.token), code=order.code)
     return order
 
 

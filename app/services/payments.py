@@ -23,7 +23,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import BankTransaction, BoothSale, Order, User, Vendor
 from ..models.base import utcnow
-from . import jsonbody, vietqr
+from . import jsonbody, messages, vietqr
 from .errors import ServiceError
 from .formatting import VN_TZ, format_vnd
 from .market import SALE_PREFIX, booth_path, sale_for
@@ -98,9 +98,17 @@ def _mark_paid(payable: Order | BoothSale, via: str, actor_id: int | None = None
 
 
 def _tell_buyer_paid(order: Order) -> None:
-    if order.buyer_id:
-        notify(order.buyer_id, _l("Người bán đã nhận được tiền của đơn %(code)s.", code=order.code),
-               order_path(order.token))
+    """In the app (a buyer with an account) and by phone (any buyer who left one, guests too)."""
+    buyer = db.session.get(User, order.buyer_id) if order.buyer_id else None
+    if buyer:
+        notify(buyer.id, "order_paid_buyer", order_path(order.token), code=order.code)
+    phone = order.phone or (buyer.phone if buyer else None)
+    if phone:
+        messages.enqueue(db.session, phone, "order_paid",
+                         {"hub": order.vendor.business_name, "code": order.code,
+                          "amount": format_vnd(order.total).removesuffix(" ₫")},
+                         buyer.locale if buyer else None, f"order:{order.id}:paid",
+                         hub_id=order.vendor.hub_id)
 
 
 def confirm_payment(actor_id: int, order_id: int) -> Order:
@@ -256,9 +264,9 @@ def _apply(tx: BankTransaction) -> None:
         elif _mark_paid(order, "bank"):
             tx.status = "applied"
             db.session.refresh(order)
-            notify(order.vendor.user_id, _l("Đã nhận %(amount)s cho đơn %(code)s qua ngân hàng.",
-                                            amount=format_vnd(tx.amount), code=order.code),
-                   orders_path(order.vendor_id) if is_order else booth_path(order.booth_id))
+            notify(order.vendor.user_id, "order_paid_vendor",
+                   orders_path(order.vendor_id) if is_order else booth_path(order.booth_id),
+                   amount=format_vnd(tx.amount), code=order.code)
             if is_order:
                 _tell_buyer_paid(order)
             return
@@ -268,9 +276,8 @@ def _apply(tx: BankTransaction) -> None:
             tx.reason = "order_cancelled" if order.status == "cancelled" else "already_paid"
     if tx.vendor_id:
         vendor = db.session.get(Vendor, tx.vendor_id)
-        notify(vendor.user_id, _l("Một khoản chuyển khoản %(amount)s cần bạn xem lại: %(reason)s.",
-                                  amount=format_vnd(tx.amount), reason=REVIEW_REASONS[tx.reason]),
-               orders_path(vendor.id))
+        notify(vendor.user_id, "transfer_review", orders_path(vendor.id),
+               amount=format_vnd(tx.amount), reason=REVIEW_REASONS[tx.reason])
 
 
 def record_bank_transaction(p: BankPayload) -> tuple[BankTransaction, bool]:

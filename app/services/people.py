@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import Hub, Invitation, User, UserRole
 from ..models.base import utcnow
 from ..models.user import HUB_ROLES, RANK
-from . import notifications, sessions
+from . import messages, notifications, sessions
 from .errors import ServiceError
 from .phones import InvalidPhone, normalize_vn_mobile
 
@@ -112,9 +112,13 @@ def invite(actor_id: int, hub_id: int, role: str, phone: str | None = None) -> C
         session.add(row)
         session.flush()
         if phone is not None and holder is not None:
-            notifications.notify(holder.id, _l("%(unit)s mời bạn làm %(role)s.", unit=hub.name,
-                                               role=ROLE_LABELS[role]),
-                                 link="/tai-khoan/loi-moi")
+            notifications.notify(holder.id, "role_invited", "/tai-khoan/loi-moi", unit=hub.name,
+                                 role=ROLE_LABELS[role])
+        if phone is not None:  # by phone: they may have no account yet, so tell the phone
+            messages.enqueue(session, phone, f"invite_{role}", {"hub": hub.name,
+                                                                 "name": actor.name},
+                             holder.locale if holder else None, f"invitation:{row.id}",
+                             hub_id=hub_id)
         created = Created(row.id, token, row.expires_at)
     return created
 
@@ -217,8 +221,8 @@ def revoke(actor_id: int, role_id: int) -> str:
             raise PeopleError(_l("Bạn không thể tự thu hồi vai trò của mình. Hãy nhờ cán bộ Đoàn "
                                  "cấp trên."))
         holder_id, name = role.user_id, role.user.name
-        notifications.notify(holder_id, _l("Vai trò %(role)s ở %(unit)s đã được thu hồi.",
-                                           role=ROLE_LABELS[role.role], unit=role.hub.name))
+        notifications.notify(holder_id, "role_revoked", role=ROLE_LABELS[role.role],
+                             unit=role.hub.name)
         session.delete(role)
         session.flush()
         sessions.end_all(session, holder_id)

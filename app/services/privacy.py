@@ -84,7 +84,7 @@ def _erase(session, now: datetime, count_only: bool) -> list[int]:
                                               ItemRequest.phone.is_(None))
         session.execute(update(OutboundMessage).where(
             OutboundMessage.request_id.in_(erased), OutboundMessage.phone != "",
-            OutboundMessage.status.in_(("sent", "failed", "unknown"))).values(phone="")
+            OutboundMessage.status.in_(("sent", "delivered", "failed", "unknown"))).values(phone="")
             .execution_options(synchronize_session=False))
         # one-time codes a day after they ended, with what a registration waiting for its
         # code had typed (services/phone_codes.py)

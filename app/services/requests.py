@@ -350,8 +350,7 @@ def submit_request(user_id: int, hub_id: int, item_ids: list[int], delivery: Del
             raise RequestError(_l("Món đồ không tồn tại hoặc không thuộc điểm phát này."), "items")
         req = _create(user_id, hub, items, validate_delivery(hub, delivery), today,
                       idempotency_key)
-        notify(user_id, _l("Đã nhận yêu cầu %(code)s. Đoàn sẽ duyệt sớm.", code=req.code),
-               tracking_path(req.id))
+        notify(user_id, "request_received", tracking_path(req.id), code=req.code)
     for item in items:  # their stock moved by UPDATE statements: read it afresh when next used
         db.session.expire(item)
     return req
@@ -429,12 +428,16 @@ def _offer_to_waitlist(item_id: int, today: date) -> None:
             return
         except RequestError as exc:
             entry.status = "skipped"
-            notify(entry.user_id, _l("Chưa thể dành “%(title)s” cho bạn từ danh sách chờ: "
-                                     "%(reason)s", title=item.title, reason=exc.message))
+            notify(entry.user_id, "waitlist_skipped", title=item.title, reason=exc.message)
             continue
-        notify(entry.user_id, _l("Tin vui: “%(title)s” đã có lại và được dành cho bạn "
-                                 "(yêu cầu %(code)s).", title=item.title, code=req.code),
-               tracking_path(req.id))
+        notify(entry.user_id, "waitlist_offered", tracking_path(req.id), title=item.title,
+               code=req.code)
+        phone = req.phone or req.user.phone
+        if phone:
+            messages.enqueue(db.session, phone, "waitlist_offer",
+                             {"hub": item.hub.name, "title": item.title, "code": req.code},
+                             req.user.locale, f"waitlist:{entry.id}:request:{req.id}",
+                             request_id=req.id, hub_id=req.hub_id)
 
 
 def offer_freed_units(item_id: int, today: date | None = None) -> None:
@@ -463,7 +466,7 @@ def cancel_request(user_id: int, request_id: int, today: date | None = None) -> 
         if not req.can_cancel:
             raise RequestError(_l("Yêu cầu đã được đóng gói nên không thể hủy nữa."))
         _close_and_release(req, "cancelled", "", user_id, today or local_today())
-        notify(user_id, _l("Bạn đã hủy yêu cầu %(code)s.", code=req.code), tracking_path(req.id))
+        notify(user_id, "request_cancelled", tracking_path(req.id), code=req.code)
     return req
 
 
@@ -514,12 +517,8 @@ def record_missed(req: ItemRequest, reason: str, actor_id: int, to_stock: bool =
     _step(req, "missed", reason, actor_id, today, at)
     if to_stock:
         _step(req, "cancelled", reason, actor_id, today, at)
-        message = _l("Yêu cầu %(code)s: giao chưa thành công (%(reason)s); món đồ đã được trả "
-                     "về điểm phát.", code=req.code, reason=clean_line(reason, 255))
-    else:
-        message = _l("Yêu cầu %(code)s: giao chưa thành công (%(reason)s). Đoàn sẽ giao lại ở "
-                     "chuyến sau.", code=req.code, reason=clean_line(reason, 255))
-    notify(req.user_id, message, tracking_path(req.id))
+    notify(req.user_id, "request_missed_to_stock" if to_stock else "request_missed",
+           tracking_path(req.id), code=req.code, reason=clean_line(reason, 255))
 
 
 # The message (services.messages.templates) a step sends to the student's phone.
@@ -530,15 +529,16 @@ MESSAGE_FOR = {"approved": "request_approved", "rejected": "request_rejected",
 
 def _tell(req: ItemRequest, status: str, note: str = "") -> None:
     """In the app, and — for the steps of MESSAGE_FOR — on the phone, in the same transaction."""
-    notify(req.user_id, _l("Yêu cầu %(code)s: %(status)s.", code=req.code,
-                           status=STATUS_LABELS[status]), tracking_path(req.id))
+    notify(req.user_id, "request_status", tracking_path(req.id), code=req.code,
+           status=STATUS_LABELS[status])
     phone = req.phone or (req.user.phone if req.user else None)
     if status in MESSAGE_FOR and phone:
         params = {"hub": req.hub.name, "code": req.code, "reason": note, "tracking": note,
                   "place": req.hub.pickup_place}
         messages.enqueue(db.session, phone, MESSAGE_FOR[status], params,
                          req.user.locale if req.user else None,
-                         f"request:{req.id}:{status}:{len(req.events)}", request_id=req.id)
+                         f"request:{req.id}:{status}:{len(req.events)}", request_id=req.id,
+                         hub_id=req.hub_id)
 
 
 def change_status(actor_id: int, request_id: int, status: str, note: str = "",

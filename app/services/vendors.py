@@ -14,7 +14,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import Hub, Product, ProductPhoto, User, UserRole, Vendor
 from ..models.base import utcnow
-from . import fulltext, images, vietqr
+from . import fulltext, images, messages, vietqr
 from .catalog import MAX_PHOTOS
 from .errors import ServiceError
 from .notifications import notify
@@ -117,8 +117,7 @@ def apply(user_id: int, hub_id: int, fields: VendorFields, photo=None) -> Vendor
                 vendor.photo_stem = saved.stem
             session.flush()
             for organizer_id in _organizer_ids(hub_id):
-                notify(organizer_id, _l("Đăng ký gian hàng mới cần duyệt: “%(name)s”.",
-                                        name=vendor.business_name), REVIEW_PATH)
+                notify(organizer_id, "vendor_applied", REVIEW_PATH, name=vendor.business_name)
     except BaseException:
         if saved:
             images.delete_images([saved.stem])
@@ -158,12 +157,18 @@ def review(actor_id: int, vendor_id: int, approve: bool, reason: str = "") -> Ve
                     UserRole.user_id == vendor.user_id, UserRole.role == "vendor",
                     UserRole.hub_id == vendor.hub_id)):
                 session.add(UserRole(user_id=vendor.user_id, role="vendor", hub_id=vendor.hub_id))
-            notify(vendor.user_id, _l("Gian hàng “%(name)s” đã được duyệt. Bạn có thể đăng sản "
-                                      "phẩm.", name=vendor.business_name),
-                   dashboard_path(vendor.id))
+            notify(vendor.user_id, "vendor_approved", dashboard_path(vendor.id),
+                   name=vendor.business_name)
         else:
-            notify(vendor.user_id, _l("Đăng ký gian hàng “%(name)s” chưa được duyệt: %(reason)s",
-                                      name=vendor.business_name, reason=reason), MINE_PATH)
+            notify(vendor.user_id, "vendor_rejected", MINE_PATH, name=vendor.business_name,
+                   reason=reason)
+        applicant = vendor.user
+        messages.enqueue(session, applicant.phone,
+                         "vendor_approved" if approve else "vendor_rejected",
+                         {"hub": vendor.hub.name, "name": vendor.business_name, "reason": reason},
+                         applicant.locale,
+                         f"vendor:{vendor.id}:reviewed:{vendor.reviewed_at.isoformat()}",
+                         hub_id=vendor.hub_id)
     return vendor
 
 

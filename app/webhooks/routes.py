@@ -91,3 +91,7 @@ def casso():
     except payments.PayloadError as exc:
         return _bad_body(exc)
     return _recorded(payload)
+
+
+# The message providers' delivery receipts live beside this module, on the same blueprint.
+from . import receipts  # noqa: E402,F401

@@ -20,17 +20,19 @@ LANGUAGES = ("vi", "en")
 
 
 def enqueue(session: Session, phone: str, key: str, params: dict, lang: str | None,
-            idem_key: str, request_id: int | None = None) -> OutboundMessage:
+            idem_key: str, request_id: int | None = None,
+            hub_id: int | None = None) -> OutboundMessage:
     """Queue message `key` with `params` to `phone` (E.164) in language `lang`; the row with
     `idem_key` (the new one, or the one queued before under that key). Only the parameters the
-    text takes are kept; a missing one is a KeyError."""
+    text takes are kept; a missing one is a KeyError. `hub_id`: the unit it is sent for, whose
+    staff see it if it fails (None: admins only)."""
     if key not in TEMPLATES:
         raise KeyError(key)
     kept = {name: str(params[name]) for name in PARAMS[key]}
     values = dict(phone=phone, template=key, params=kept,
                   language=lang if lang in LANGUAGES else "vi", idempotency_key=idem_key,
-                  request_id=request_id, status="queued", attempts=0, next_attempt_at=utcnow(),
-                  created_at=utcnow())
+                  request_id=request_id, hub_id=hub_id, status="queued", attempts=0,
+                  next_attempt_at=utcnow(), created_at=utcnow())
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     session.execute(dialect.insert(OutboundMessage).values(**values)
                     .on_conflict_do_nothing(index_elements=["idempotency_key"]))
@@ -40,6 +42,7 @@ def enqueue(session: Session, phone: str, key: str, params: dict, lang: str | No
 
 STATUS_LABELS = {
     "queued": _l("Đang chờ gửi"), "sending": _l("Đang gửi"), "sent": _l("Đã gửi đi"),
+    "delivered": _l("Đã đến máy"),
     "failed": _l("Không gửi được"), "unknown": _l("Không rõ đã gửi chưa"),
 }
 
@@ -55,6 +58,7 @@ class Shown:
     error: str | None
     created_at: datetime
     sent_at: datetime | None
+    delivered_at: datetime | None
 
 
 def for_request(session: Session, request_id: int, language: str) -> list[Shown]:
@@ -62,4 +66,5 @@ def for_request(session: Session, request_id: int, language: str) -> list[Shown]
     rows = session.scalars(select(OutboundMessage).where(OutboundMessage.request_id == request_id)
                            .order_by(OutboundMessage.id))
     return [Shown(render(m.template, m.params, language), m.status, str(STATUS_LABELS[m.status]),
-                  m.attempts, m.last_error, m.created_at, m.sent_at) for m in rows]
+                  m.attempts, m.last_error, m.created_at, m.sent_at, m.delivered_at)
+            for m in rows]

@@ -117,17 +117,18 @@ class EsmsProvider(_HTTPProvider):
     PERMANENT = {"99", "108", "118", "146", "177"}
 
     def __init__(self, api_key: str, secret_key: str, brandname: str, url: str = ESMS_URL,
-                 timeout: float = 10, sandbox: bool = False):
+                 timeout: float = 10, sandbox: bool = False, callback_url: str = ""):
         super().__init__(url, timeout)
         self.api_key, self.secret_key, self.brandname = api_key, secret_key, brandname
-        self.sandbox = sandbox
+        self.sandbox, self.callback_url = sandbox, callback_url
 
     def body(self, message: Outgoing) -> dict:
         return {"ApiKey": self.api_key, "SecretKey": self.secret_key,
                 "Phone": national_digits(message.phone),
                 "Content": render_sms(message.template, message.params, message.language),
                 "Brandname": self.brandname, "SmsType": "2", "IsUnicode": "0",
-                "Sandbox": "1" if self.sandbox else "0", "RequestId": short_key(message.key)}
+                "Sandbox": "1" if self.sandbox else "0", "RequestId": short_key(message.key),
+                **({"CallbackUrl": self.callback_url} if self.callback_url else {})}
 
     def send(self, message: Outgoing) -> Result:
         fault, answer = self._post(self.body(message), {})
@@ -180,7 +181,8 @@ def from_config(config) -> Provider:
     if name == "esms":
         return EsmsProvider(config["ESMS_API_KEY"], config["ESMS_SECRET_KEY"],
                             config["ESMS_BRANDNAME"], config.get("ESMS_URL") or ESMS_URL,
-                            timeout, sandbox=bool(config.get("ESMS_SANDBOX")))
+                            timeout, sandbox=bool(config.get("ESMS_SANDBOX")),
+                            callback_url=config.get("ESMS_CALLBACK_URL") or "")
     if name == "zns":
         listed = (config.get("ZNS_TEMPLATES") or "").split(",")
         pairs = (p.split("=", 1) for p in listed if "=" in p)

@@ -99,8 +99,9 @@ def _claim(provider: Provider, now: datetime, size: int, lease: timedelta,
                     continue
             # A stale claim without an open call was never sent: it is simply taken over.
             m.status, m.claimed_at, m.provider = "sending", now, provider.name
+            key = m.idempotency_key if not m.resends else f"{m.idempotency_key}#{m.resends}"
             claims.append(_Claim(m.id, now, Outgoing(
-                m.idempotency_key, m.phone, m.template, dict(m.params), m.language)))
+                key, m.phone, m.template, dict(m.params), m.language)))
     return claims
 
 
@@ -112,7 +113,8 @@ def _start(claim: _Claim, provider: Provider, now: datetime) -> int | None:
         if m.status != "sending" or m.claimed_at != claim.claimed_at:
             return None
         m.attempts += 1
-        attempt = MessageAttempt(number=m.attempts, provider=provider.name, started_at=now)
+        attempt = MessageAttempt(number=len(m.attempt_log) + 1, provider=provider.name,
+                                 started_at=now)
         m.attempt_log.append(attempt)
         session.flush()
         return attempt.id

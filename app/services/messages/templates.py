@@ -15,7 +15,8 @@ from flask_babel import lazy_gettext as _l
 SMS_LIMIT = 160
 
 # The longest each parameter may be in a message (longer values are cut, ending "...").
-PARAM_LIMITS = {"hub": 28, "code": 8, "reason": 50, "place": 40, "tracking": 20, "day": 10}
+PARAM_LIMITS = {"hub": 28, "code": 8, "reason": 50, "place": 40, "tracking": 20, "day": 10,
+                "title": 30, "name": 24, "amount": 13, "route": 10, "stops": 3}
 
 TEMPLATES = {
     "request_approved": _l("Gian hàng 0 đồng - %(hub)s: yêu cầu %(code)s của bạn đã được duyệt. "
@@ -38,6 +39,28 @@ TEMPLATES = {
     "code_phone_has_account": _l("Gian hàng 0 đồng: số này đã có tài khoản nên không tạo tài "
                                  "khoản mới. Quên mật khẩu? Chọn \"Quên mật khẩu\" ở trang "
                                  "đăng nhập."),
+    "waitlist_offer": _l("Gian hàng 0 đồng - %(hub)s: món \"%(title)s\" bạn chờ đã có lại và "
+                         "được dành cho bạn (yêu cầu %(code)s)."),
+    # `hub` here is the vendor's shop: the buyer paid them, through us.
+    "order_paid": _l("Gian hàng 0 đồng - %(hub)s: người bán đã nhận %(amount)s đồng cho đơn "
+                     "%(code)s. Cảm ơn bạn!"),
+    "vendor_approved": _l("Gian hàng 0 đồng - %(hub)s: gian hàng %(name)s đã được duyệt. Đăng "
+                          "nhập để đăng sản phẩm."),
+    "vendor_rejected": _l("Gian hàng 0 đồng - %(hub)s: gian hàng %(name)s chưa được duyệt. "
+                          "Lý do: %(reason)s"),
+    # `name` is the person who invites (the role is in the text: a label has no GSM-7 translation
+    # of its own at send time).
+    "invite_volunteer": _l("Gian hàng 0 đồng - %(hub)s: %(name)s mời bạn làm tình nguyện viên. "
+                           "Đăng nhập hoặc đăng ký bằng số này để nhận lời."),
+    "invite_organizer": _l("Gian hàng 0 đồng - %(hub)s: %(name)s mời bạn làm cán bộ Đoàn. "
+                           "Đăng nhập hoặc đăng ký bằng số này để nhận lời."),
+    # The evening before (services.messages.reminders).
+    "remind_pickup": _l("Gian hàng 0 đồng - %(hub)s: ngày mai %(day)s bạn nhận đồ %(code)s "
+                        "tại %(place)s. Nhớ mang mã nhận hàng."),
+    "remind_delivery": _l("Gian hàng 0 đồng - %(hub)s: ngày mai %(day)s tình nguyện viên mang "
+                          "đồ %(code)s đến cho bạn. Nhớ mang mã nhận hàng."),
+    "remind_route": _l("Gian hàng 0 đồng - %(hub)s: ngày mai %(day)s bạn giao tuyến "
+                       "%(route)s, %(stops)s điểm. Cảm ơn bạn!"),
 }
 
 # The parameters each text takes (and a ZNS template's template_data carries: no more, no less).
@@ -51,6 +74,15 @@ PARAMS = {
     "code_verify_phone": ("code",),
     "code_reset_password": ("code",),
     "code_phone_has_account": (),
+    "waitlist_offer": ("hub", "title", "code"),
+    "order_paid": ("hub", "amount", "code"),
+    "vendor_approved": ("hub", "name"),
+    "vendor_rejected": ("hub", "name", "reason"),
+    "invite_volunteer": ("hub", "name"),
+    "invite_organizer": ("hub", "name"),
+    "remind_pickup": ("hub", "day", "code", "place"),
+    "remind_delivery": ("hub", "day", "code"),
+    "remind_route": ("hub", "day", "route", "stops"),
 }
 
 # The GSM 03.38 basic character set; the extension characters count twice.
