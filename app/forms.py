@@ -1,12 +1,20 @@
 """Small pieces shared by the features' forms, and the base class of every form of the app."""
 import re
 
-from flask import abort, request
+from flask import abort, g, has_request_context, request
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto  # FlaskForm's "read the request" default
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
-from wtforms import FieldList, FormField, PasswordField, SelectChoice, TextAreaField
+from wtforms import (
+    FieldList,
+    FormField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    TextAreaField,
+)
 from wtforms import Form as _Form
 from wtforms.widgets import Select
 
@@ -73,10 +81,18 @@ def _json_formdata() -> MultiDict:
 
 
 class BaseForm(FlaskForm):
-    """The base of every form of the app: what it is sent is cleaned (see _CleanMeta)."""
+    """The base of every form of the app: what it is sent is cleaned (see _CleanMeta). Each form
+    made while answering a request is remembered, so that the page's error summary (base.html,
+    `error_summary`) lists the messages of every form that comes back with errors: a route only
+    validates and puts a service's refusal in place with `ShowsErrors.show`."""
 
     class Meta(_CleanMeta):
         pass
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if has_request_context():
+            g.setdefault("forms", []).append(self)
 
 
 class SubForm(_Form):
@@ -109,8 +125,30 @@ def _walk(form):
     for f in form:
         if isinstance(f, FormField):
             yield from _walk(f.form)
+        elif isinstance(f, FieldList):
+            yield from _walk(f)
         else:
             yield f
+
+
+def page_error(message, target: str | None = None) -> None:
+    """A message that belongs to no form's field (an action on one row of a list) for the page's
+    error summary, linked to the element of id `target` when the page shows one."""
+    g.setdefault("page_errors", []).append((str(message), target))
+
+
+def error_summary() -> list[tuple[str, str | None]]:
+    """The messages of every form made for this request, in the forms' order: (message, the id
+    of the control it belongs to, None for a message about the form as a whole). A radio
+    group's message points at its first choice (the group itself has no focusable control)."""
+    summary = list(g.get("page_errors", ()))
+    for form in g.get("forms", ()):
+        summary += [(str(m), None) for m in form.form_errors]
+        for f in _walk(form):
+            target = None if isinstance(f, HiddenField) else (
+                f"{f.id}-0" if isinstance(f, RadioField) else f.id)
+            summary += [(str(m), target) for m in f.errors]
+    return summary
 
 
 def id_or_none(value) -> int | None:

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from ..forms import MAX_ID
+from ..forms import MAX_ID, page_error
 from ..services import requests as reqs
 from ..services import review as svc
 from ..store.routes import render_page_or_fragment, wants_fragment
@@ -51,9 +51,13 @@ def _queue_page(form: QueueFilterForm, errors: dict | None = None, status: int =
     hub, hubs = _pick_hub(form.hub.data)
     form.set_choices(hubs, svc.queue_wards(hub.id))
     form.hub.data = hub.id
+    queue = svc.queue(hub.id, form.query())
+    shown = {req.id for req in queue}
+    for request_id, message in (errors or {}).items():
+        page_error(message, f"ly-do-{request_id}" if request_id in shown else None)
     response = render_page_or_fragment(
-        "review/queue.html", "review/_queue.html", form=form, hub=hub,
-        queue=svc.queue(hub.id, form.query()), total=svc.queue_size(hub.id), errors=errors or {})
+        "review/queue.html", "review/_queue.html", form=form, hub=hub, queue=queue,
+        total=svc.queue_size(hub.id), errors=errors or {})
     response.status_code = status
     return response
 
