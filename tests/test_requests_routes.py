@@ -23,6 +23,7 @@ from tests.factories import (
     make_item,
     make_user,
 )
+from tests.test_security_matrix import CONFIRMED
 
 
 def form(**changes) -> dict:
@@ -375,7 +376,7 @@ def test_student_cancels_until_packed(client, login_as, hub):
     student = login_as("student")
     req = _request_of(student, hub)
     item_id = req.lines[0].item_id
-    resp = client.post(f"/yeu-cau/{req.id}/huy")
+    resp = client.post(f"/yeu-cau/{req.id}/huy", data=CONFIRMED)
     assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/yeu-cau/{req.id}")
     page = client.get(f"/yeu-cau/{req.id}").get_data(as_text=True)
     assert "Đã hủy yêu cầu" in page and "Hủy yêu cầu</button>" not in page
@@ -387,7 +388,7 @@ def test_student_cancels_until_packed(client, login_as, hub):
     svc.change_status(volunteer.id, packed.id, "packed")
     page = client.get(f"/yeu-cau/{packed.id}").get_data(as_text=True)
     assert "Hủy yêu cầu</button>" not in page
-    resp = client.post(f"/yeu-cau/{packed.id}/huy", follow_redirects=True)
+    resp = client.post(f"/yeu-cau/{packed.id}/huy", data=CONFIRMED, follow_redirects=True)
     assert "không thể hủy nữa" in resp.get_data(as_text=True)
     assert svc.db.session.get(ItemRequest, packed.id).status == "packed"
 

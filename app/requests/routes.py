@@ -15,8 +15,9 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
+from ..confirm import confirm_page, confirmed
 from ..extensions import db, limiter
-from ..models import Hub, Item
+from ..models import Hub, Item, ItemRequest
 from ..services import basket
 from ..services import requests as svc
 from ..services.messages import outbox
@@ -168,6 +169,16 @@ def detail(request_id: int):
 @bp.post("/yeu-cau/<int:request_id>/huy")
 @login_required
 def cancel(request_id: int):
+    req = db.session.get(ItemRequest, request_id)
+    if req is None or req.user_id != current_user.id:
+        abort(404)
+    if not confirmed():
+        return confirm_page(
+            _("Hủy yêu cầu %(code)s?", code=req.code),
+            [_("Yêu cầu sẽ bị hủy và không khôi phục được: các món đồ được trả lại cho điểm "
+               "phát để bạn khác nhận."),
+             _("Muốn nhận lại, bạn phải gửi yêu cầu mới, nếu món vẫn còn.")],
+            _("Xác nhận hủy yêu cầu"), url_for(".detail", request_id=req.id))
     try:
         svc.cancel_request(current_user.id, request_id)
     except LookupError:

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..confirm import confirm_page, confirmed
 from ..services import catalog, images, orders, payments, vietqr
 from ..services import vendors as svc
 from .forms import ProductForm, ReviewForm, VendorApplicationForm
@@ -224,6 +225,13 @@ def mark_delivered(order_id: int):
 @bp.post("/don-hang/<int:order_id>/huy")
 @login_required
 def cancel_order(order_id: int):
+    if not confirmed():
+        order = orders.owned_order(current_user.id, order_id) or abort(404)
+        return confirm_page(
+            _("Hủy đơn %(code)s?", code=order.code),
+            [_("Đơn bị hủy và không khôi phục được; hàng trong đơn trở lại kho."),
+             _("Nếu người mua đã chuyển khoản, bạn tự trả lại tiền cho họ.")],
+            _("Xác nhận hủy đơn"), url_for(".orders", vendor_id=order.vendor_id))
     return _order_action(orders.cancel_order, order_id,
                          lambda code: _("Đã hủy đơn %(code)s, hàng đã trả lại kho.", code=code))
 
