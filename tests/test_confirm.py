@@ -149,3 +149,19 @@ def test_closing_a_donation_offer_asks_first_and_carries_the_reason(client, logi
     assert status(Donation, donation.id) != "cancelled"
     client.post(url, data={"reason": "Gọi ba lần không được"} | CONFIRMED)
     assert status(Donation, donation.id) == "cancelled"
+
+
+def test_rejecting_a_vendor_application_asks_first(client, login_as):
+    from app.models import Vendor
+    from tests.test_vendors import make_vendor
+    hub = make_hub()
+    vendor = make_vendor(hub=hub, status="pending")
+    login_as("organizer", hub=hub)
+    data = {"decision": "reject", "reason": "Thiếu giấy phép ATTP"}
+    html = asks(client.post(f"/gian-hang/duyet/{vendor.id}", data=data), "Xác nhận từ chối")
+    assert '<input type="hidden" name="decision" value="reject">' in html
+    assert status(Vendor, vendor.id) == "pending"
+    client.post(f"/gian-hang/duyet/{vendor.id}", data=data | CONFIRMED)
+    assert status(Vendor, vendor.id) == "rejected"
+    login_as("organizer", hub=make_hub())
+    assert client.post(f"/gian-hang/duyet/{vendor.id}", data=data).status_code == 404

@@ -18,6 +18,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..confirm import confirm_page, confirmed
+from ..extensions import db
+from ..models import Vendor
 from ..services import catalog, images, orders, payments, vietqr
 from ..services import vendors as svc
 from .forms import ProductForm, ReviewForm, VendorApplicationForm
@@ -85,6 +87,16 @@ def decide(vendor_id: int):
     form = ReviewForm()
     if form.validate_on_submit():
         approve = form.decision.data == "approve"
+        reason = (form.reason.data or "").strip()
+        if not approve and reason and not confirmed():  # a missing reason is told first
+            vendor = db.session.get(Vendor, vendor_id)
+            if vendor is None or not current_user.has_role("organizer", vendor.hub_id):
+                abort(404)
+            return confirm_page(
+                _("Từ chối “%(name)s”?", name=vendor.business_name),
+                [_("Đơn đăng ký bị từ chối và không mở lại được; người đăng ký phải gửi đơn mới."),
+                 _("Người đăng ký được báo lý do: “%(reason)s”.", reason=reason)],
+                _("Xác nhận từ chối"), url_for(".review"), carry=("decision", "reason"))
         try:
             vendor = svc.review(current_user.id, vendor_id, approve, form.reason.data or "")
         except LookupError:
