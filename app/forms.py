@@ -1,12 +1,22 @@
 """Small pieces shared by the features' forms, and the base class of every form of the app."""
 import re
 
-from flask import abort, request
+from flask import abort, has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto  # FlaskForm's "read the request" default
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
-from wtforms import FieldList, FormField, PasswordField, SelectChoice, TextAreaField
+from wtforms import (
+    FieldList,
+    FileField,
+    FormField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    TextAreaField,
+)
 from wtforms import Form as _Form
 from wtforms.widgets import Select
 
@@ -73,10 +83,18 @@ def _json_formdata() -> MultiDict:
 
 
 class BaseForm(FlaskForm):
-    """The base of every form of the app: what it is sent is cleaned (see _CleanMeta)."""
+    """The base of every form of the app: what it is sent is cleaned (see _CleanMeta). Each form
+    made while answering a request is remembered, so that the page's error summary (base.html,
+    `error_summary`) lists the messages of every form that comes back with errors: a route only
+    validates and puts a service's refusal in place with `ShowsErrors.show`."""
 
     class Meta(_CleanMeta):
         pass
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if has_request_context():
+            _made("forms").append(self)
 
 
 class SubForm(_Form):
@@ -109,8 +127,55 @@ def _walk(form):
     for f in form:
         if isinstance(f, FormField):
             yield from _walk(f.form)
+        elif isinstance(f, FieldList):
+            yield from _walk(f)
         else:
             yield f
+
+
+def _made(kind: str) -> list:
+    """This request's forms or page errors (kept with the request: `g` lives as long as the app
+    context, which a test or a CLI command may share between requests)."""
+    return request.environ.setdefault(f"gianhang0.{kind}", [])
+
+
+def page_error(message, target: str | None = None) -> None:
+    """A message that belongs to no form's field (an action on one row of a list) for the page's
+    error summary, linked to the element of id `target` when the page shows one."""
+    _made("page_errors").append((str(message), target))
+
+
+def error_summary() -> list[tuple[str, str | None]]:
+    """The messages of every form made for this request, in the forms' order: (message, the id
+    of the control it belongs to, None for a message about the form as a whole). A radio
+    group's message points at its first choice (the group itself has no focusable control)."""
+    if not has_request_context():
+        return []
+    summary = list(_made("page_errors"))
+    for form in _made("forms"):
+        summary += [(str(m), None) for m in form.form_errors]
+        for f in _walk(form):
+            target = None if isinstance(f, HiddenField) else (
+                f"{f.id}-0" if isinstance(f, RadioField) else f.id)
+            summary += [(str(m), target) for m in f.errors]
+    if summary:  # a photo chosen is not sent again by the browser: say so, by its field too
+        summary += [(str(LOST_UPLOAD), f.id) for form in _made("forms")
+                    for f in _walk(form) if upload_lost(f, summary)]
+    return summary
+
+
+LOST_UPLOAD = _l("Vì lý do bảo mật, trình duyệt không giữ ảnh đã chọn: vui lòng chọn lại ảnh "
+                 "trước khi gửi.")
+
+
+def upload_lost(field, summary=None) -> bool:
+    """A file field that was sent a file, in a page whose forms come back with errors: the file
+    is not kept (the form must be sent again with it), which the page says beside the field."""
+    if not isinstance(field, FileField):
+        return False
+    files = field.data if isinstance(field.data, list) else [field.data]
+    return any(getattr(f, "filename", None) for f in files) and bool(
+        error_summary() if summary is None else summary)
 
 
 def id_or_none(value) -> int | None:

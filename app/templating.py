@@ -7,6 +7,7 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_percent, get_locale
 from flask_login import current_user
 
+from .forms import LOST_UPLOAD, error_summary, upload_lost
 from .services import geo
 from .services.formatting import format_vnd
 from .services.phones import display_phone, national_digits
@@ -28,7 +29,8 @@ def register(app: Flask) -> None:
         place=lambda obj: geo.place_label(obj.ward_code, obj.province_code),
         percent=lambda share: format_percent(share, "#,##0.0%"),  # vi 62,5%, en 62.5%
     )
-    app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals.update(static_url=static_url, error_summary=error_summary,
+                                  upload_lost=upload_lost, lost_upload_message=LOST_UPLOAD)
 
     @app.after_request
     def cache_versioned_static(response):

@@ -12,6 +12,7 @@ from app.services import requests as req_svc
 from app.services.requests import Delivery
 from tests import factories
 from tests.test_runs import TODAY
+from tests.test_security_matrix import CONFIRMED
 from tests.test_vendors import make_product, make_vendor
 
 LOG = "/quan-tri/nhat-ky"
@@ -80,7 +81,7 @@ def test_listing_an_item_is_one_entry_by_the_volunteer(client, login_as, hub):
 def test_a_students_own_actions_leave_no_entry(client, login_as, hub):
     student = login_as("student")
     req = submitted(hub, student)  # as the service, then through HTTP
-    assert client.post(f"/yeu-cau/{req.id}/huy").status_code == 303
+    assert client.post(f"/yeu-cau/{req.id}/huy", data=CONFIRMED).status_code == 303
     item = factories.make_item(hub)
     client.post(f"/gio/them/{item.id}")
     resp = client.post(f"/gio/gui/{hub.id}", data={

@@ -5,6 +5,7 @@ from wtforms import Form, FormField, StringField
 
 from app.forms import ShowsErrors, idempotency_key
 from app.services.donations import DonationError
+from app.services.formatting import parse_vnd
 from app.services.vendors import VendorError
 
 
@@ -47,3 +48,26 @@ def test_show_puts_many_messages_and_finds_nested_and_prefixed_fields(app):
         assert form.name.errors == ["Vui lòng nhập tên."]
         assert form.line0.quantity.errors == ["Tối đa 20."]
         assert form.form_errors == ["Kiểm tra lại."]
+
+
+@pytest.mark.parametrize("typed, amount", [
+    ("25000", 25_000), ("25.000", 25_000), ("25,000 ₫", 25_000), ("25 000đ", 25_000),
+    ("25k", 25_000), ("25K", 25_000), ("25 k", 25_000), ("25kđ", 25_000), ("50 nghìn", 50_000),
+    ("1,5tr", 1_500_000), ("1.5 triệu", 1_500_000), ("25.5k", 25_500), ("1.000.000", 1_000_000),
+    ("-5000", -5_000), ("2.50", None), ("năm chục", None), ("", None), ("25kk", None),
+])
+def test_an_amount_is_read_as_people_type_it(typed, amount):
+    assert parse_vnd(typed) == amount
+
+
+def test_every_price_and_amount_field_reads_25k(app):
+    """The product's price, the market's practice credit and a booth's typed amount alike."""
+    from app.market.forms import BasketForm, EventForm, basket_form
+    from app.vendors.forms import ProductForm
+    from app.vendors.forms import WholeNumberField as Money
+    with app.test_request_context(method="POST", data={
+            "price": "25k", "practice_credit": "100k", "amount": "25k"}):
+        fields = [ProductForm().price, EventForm([]).practice_credit,
+                  basket_form(BasketForm, []).amount]
+        assert all(isinstance(f, Money) and f.money for f in fields)
+        assert [f.data for f in fields] == [25_000, 100_000, 25_000]

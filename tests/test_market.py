@@ -25,6 +25,7 @@ from app.models import (
 from app.services import market, payments, vietqr, wallets
 from tests import factories
 from tests.test_orders import scan
+from tests.test_security_matrix import CONFIRMED
 from tests.test_vendors import make_vendor, text
 from tests.test_wallets import CREDIT, balance, booth_of, market_event
 
@@ -273,7 +274,8 @@ def test_a_closed_event_refuses_joining_and_paying(client, booth):
     event = booth.event
     join_by_phone(client, event)
     market.close_event(event.created_by_id, event.id)
-    resp = pay_by_phone(client, booth, 1000)
+    resp = client.post(f"/phien-cho/gian-hang/{booth.id}/tra-diem", data={
+        "amount": "1000", "note": "", "key": wallets.new_key()})
     assert resp.status_code == 422 and "đã đóng" in text(resp) and payments_count() == 0
     fresh = client.application.test_client()
     assert "đã đóng" in text(fresh.get(f"/phien-cho/{event.id}/tham-gia"))
@@ -336,8 +338,9 @@ def test_the_booth_refunds_a_payment_once(client, login_as, booth):
     pay_by_phone(participant, booth, 35_000)
     payment = _db.session.scalar(select(Transfer).where(Transfer.kind == "payment"))
     login_as(user=booth.vendor.user)
-    assert client.post(f"/phien-cho/giao-dich/{payment.id}/hoan").status_code == 303
-    client.post(f"/phien-cho/giao-dich/{payment.id}/hoan")
+    assert client.post(f"/phien-cho/giao-dich/{payment.id}/hoan",
+                       data=CONFIRMED).status_code == 303
+    client.post(f"/phien-cho/giao-dich/{payment.id}/hoan", data=CONFIRMED)
     assert balance(wallet.id) == CREDIT and wallets.check_ledger(booth.event_id).ok
     assert "Gian hàng đã hoàn lại" in text(participant.get(f"/phien-cho/giao-dich/{payment.id}"))
     client.post("/tai-khoan/dang-xuat")

@@ -14,6 +14,7 @@ from app.models import Notification, Order, Product
 from app.services import orders, payments, vietqr
 from app.services.requests import Delivery, RequestError
 from tests import factories
+from tests.test_security_matrix import CONFIRMED
 from tests.test_vendors import make_product, make_vendor, text
 from tests.test_vietqr import rasterise, svg_matrix
 from tests.threads import run_together
@@ -363,10 +364,11 @@ def test_cancelling_an_unpaid_order_gives_the_stock_back(client, shop, login_as)
     assert client.post(f"/gian-hang/don-hang/{order.id}/da-giao").status_code == 303  # not paid
     _db.session.expire_all()
     assert _db.session.get(Order, order.id).status == "awaiting_payment"
-    client.post(f"/gian-hang/don-hang/{order.id}/huy")
+    client.post(f"/gian-hang/don-hang/{order.id}/huy", data=CONFIRMED)
     _db.session.expire_all()
     assert _db.session.get(Order, order.id).status == "cancelled" and stock(honey.id) == 5
-    resp = client.post(f"/gian-hang/don-hang/{order.id}/huy", follow_redirects=True)
+    resp = client.post(f"/gian-hang/don-hang/{order.id}/huy", data=CONFIRMED,
+                       follow_redirects=True)
     assert "không thể đổi" in text(resp) and stock(honey.id) == 5  # not twice
 
 

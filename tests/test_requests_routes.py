@@ -23,6 +23,7 @@ from tests.factories import (
     make_item,
     make_user,
 )
+from tests.test_security_matrix import CONFIRMED
 
 
 def form(**changes) -> dict:
@@ -375,7 +376,7 @@ def test_student_cancels_until_packed(client, login_as, hub):
     student = login_as("student")
     req = _request_of(student, hub)
     item_id = req.lines[0].item_id
-    resp = client.post(f"/yeu-cau/{req.id}/huy")
+    resp = client.post(f"/yeu-cau/{req.id}/huy", data=CONFIRMED)
     assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/yeu-cau/{req.id}")
     page = client.get(f"/yeu-cau/{req.id}").get_data(as_text=True)
     assert "Đã hủy yêu cầu" in page and "Hủy yêu cầu</button>" not in page
@@ -387,7 +388,7 @@ def test_student_cancels_until_packed(client, login_as, hub):
     svc.change_status(volunteer.id, packed.id, "packed")
     page = client.get(f"/yeu-cau/{packed.id}").get_data(as_text=True)
     assert "Hủy yêu cầu</button>" not in page
-    resp = client.post(f"/yeu-cau/{packed.id}/huy", follow_redirects=True)
+    resp = client.post(f"/yeu-cau/{packed.id}/huy", data=CONFIRMED, follow_redirects=True)
     assert "không thể hủy nữa" in resp.get_data(as_text=True)
     assert svc.db.session.get(ItemRequest, packed.id).status == "packed"
 
@@ -519,3 +520,83 @@ def test_phone_browser_journey_with_the_htmx_ward_picker(database_url, db, tmp_p
         assert "Tình nguyện viên giao vào ngày phát tới" in page.inner_text("main")
         assert [ln.item_id for ln in req.lines] == [keep.id]
         page.screenshot(path=str(tmp_path / "tracking.png"), full_page=True)
+
+
+# -------------------------------------------------------------- what the chosen method needs
+
+def test_pickup_asks_no_address_even_with_a_province_half_chosen(client, login_as, hub):
+    login_as("student")
+    in_basket(client, make_item(hub))
+    resp = client.post(f"/gio/gui/{hub.id}", data=form(method="pickup", province_code="",
+                                                       ward_code=str(TAN_PHUOC_1), street=""))
+    assert resp.status_code == 303
+    in_basket(client, make_item(hub, title="Vở"))
+    html = client.post(f"/gio/gui/{hub.id}", data=form(method="pickup", consent=None,
+                                                       province_code=str(DONG_THAP),
+                                                       ward_code="")).get_data(as_text=True)
+    assert "Vui lòng chọn tỉnh/thành phố" not in html and "Vui lòng chọn phường/xã" not in html
+    assert errors_next_to(html, "consent")
+
+
+def test_the_checkout_summary_links_each_message_to_its_field(client, login_as, hub):
+    from tests.test_error_summary import summary_of
+    login_as("student")
+    in_basket(client, make_item(hub))
+    resp = client.post(f"/gio/gui/{hub.id}", data=form(phone="0912", street="", consent=None))
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert summary_of(html) == [
+        ("street", "Vui lòng nhập số nhà, đường hoặc thôn/ấp."),
+        ("phone", "Số điện thoại di động Việt Nam không hợp lệ (ví dụ: 0912 345 678)."),
+        ("consent", "Bạn cần đồng ý cho Đoàn dùng số điện thoại và địa chỉ để giao đồ."),
+    ]
+    assert "js/error-summary.js" in html
+
+
+def test_the_last_address_is_offered_again_and_the_ward_decides_the_volunteer(client, login_as,
+                                                                              hub):
+    student = login_as("student")
+    in_basket(client, make_item(hub))
+    html = client.get(f"/gio/gui/{hub.id}").get_data(as_text=True)
+    assert "Địa chỉ lần trước" not in html
+    assert client.post(f"/gio/gui/{hub.id}", data=form(
+        recipient_name="Mẹ của An", street="Ấp 3, đường 12")).status_code == 303
+    in_basket(client, make_item(hub, title="Vở"))
+    html = client.get(f"/gio/gui/{hub.id}").get_data(as_text=True)
+    assert "Địa chỉ lần trước của bạn đã được điền sẵn" in html
+    assert 'value="Ấp 3, đường 12"' in html and 'value="Mẹ của An"' in html
+    assert re.search(rf'<option selected value="{HOAN_KIEM}">', html)
+    # Hoàn Kiếm is not one of the hub's wards: volunteers are not offered, and it says why
+    assert re.search(r'<input disabled id="method-1"[^>]*value="volunteer"', html)
+    assert "chưa giao tới Phường Hoàn Kiếm" in html
+    assert student.id
+
+
+# -------------------------------------------------------------- the week's allowance
+
+def test_the_weeks_allowance_is_shown_before_checkout_and_adding_stops_at_the_limit(client,
+                                                                                   login_as):
+    hub = make_hub(weekly_limit=2)
+    first, second, third = (make_item(hub, title=t) for t in ("Áo", "Quần", "Mũ"))
+    html = client.get(f"/do-tang/{second.id}").get_data(as_text=True)
+    assert "Tuần này bạn" not in html  # a visitor: nothing to count
+    student = login_as("student")
+    assert "Tuần này bạn" not in client.get(f"/do-tang/{second.id}").get_data(as_text=True)
+    svc.submit_request(student.id, hub.id, [first.id], svc.Delivery(
+        "pickup", "An", "0912345678", consent=True))
+    left = "Tuần này bạn còn 1 món ở điểm phát này."
+    html = client.get(f"/do-tang/{second.id}").get_data(as_text=True)
+    assert left in html and re.search(r'<button class="btn primary">Thêm vào giỏ', html)
+    in_basket(client, second)
+    assert left in client.get("/gio").get_data(as_text=True)
+    assert left in client.get(f"/gio/gui/{hub.id}").get_data(as_text=True)
+    assert client.post(f"/gio/gui/{hub.id}", data=form(method="pickup")).status_code == 303
+
+    again = svc.weekly_allowance(student.id, hub).again_on
+    date_text = f"{again.day}/{again.month}/{again.year}"
+    html = client.get(f"/do-tang/{third.id}").get_data(as_text=True)
+    assert "Tuần này bạn đã nhận đủ 2 món ở điểm phát này." in html and date_text in html
+    assert re.search(r'<button class="btn primary" disabled>Thêm vào giỏ', html)
+    in_basket(client, third)  # (a basket may still hold it: the checkout link is not offered)
+    html = client.get("/gio").get_data(as_text=True)
+    assert date_text in html and f"/gio/gui/{hub.id}" not in html

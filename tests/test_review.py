@@ -1,5 +1,6 @@
 """The hub's desk: the queue of new requests (filters, approve one or many, reject with a reason),
 who may see it, and the delivery days volunteers sign up for."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -26,6 +27,7 @@ from tests.factories import (
     make_item,
     make_user,
 )
+from tests.test_security_matrix import CONFIRMED
 from tests.threads import run_together
 
 HTMX = {"HX-Request": "true"}
@@ -149,7 +151,7 @@ def test_reject_needs_a_reason_then_the_stock_goes_to_the_waitlist(client, login
     assert status_of(req) == "submitted"
 
     resp = client.post(f"/quan-ly/yeu-cau/{req.id}/tu-choi",
-                       data={"hub": hub.id, "reason": "Hồ sơ không đúng"})
+                       data={"hub": hub.id, "reason": "Hồ sơ không đúng"} | CONFIRMED)
     assert resp.status_code == 303 and status_of(req) == "rejected"
     assert notes_for(holder.id)[-1] == f"Yêu cầu {req.code}: Bị từ chối."
     [given] = reqs.list_for_user(waiter.id)  # the freed unit went to the one waiting
@@ -312,8 +314,17 @@ def test_queue_in_a_phone_browser(database_url, hub, volunteer, tmp_path):
         page.click(f"#yc-{c.id} details.reject summary")
         page.click(f"#yc-{c.id} details.reject button")
         expect(page.locator(f"#yc-{c.id} .error")).to_have_text("Vui lòng ghi lý do từ chối.")
+        # the page came back with the error summary on top, focused; its link goes to the field
+        expect(page.locator("#error-summary")).to_be_focused()
+        expect(page).to_have_title(re.compile(r"^Lỗi: "))
+        page.click("#error-summary a")
+        expect(page.locator(f"#ly-do-{c.id}")).to_be_focused()
         page.fill(f"#ly-do-{c.id}", "Hết vở ô li")
         page.click(f"#yc-{c.id} details.reject button")
+        # what cannot be undone asks first (app/confirm.py)
+        expect(page.locator("h1")).to_have_text(f"Từ chối yêu cầu {c.code}?")
+        assert status_of(c) == "submitted"
+        page.click("button[name=confirm]")
         expect(page.locator("#queue")).to_contain_text("Không có yêu cầu mới nào.")
         page.screenshot(path=str(tmp_path / "queue-done.png"), full_page=True, caret="initial")
     _db.session.rollback()

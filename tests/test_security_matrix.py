@@ -272,6 +272,7 @@ def _key() -> str:
     return wallets.new_key()
 
 
+CONFIRMED = {"confirm": "yes"}  # the confirm step of what cannot be undone (app/confirm.py)
 PICKUP = {"method": "pickup", "recipient_name": "Trần Thị Bình", "phone": "0987654321",
           "consent": "y"}
 
@@ -346,14 +347,14 @@ MATRIX: dict[str, Rule] = {
     "requests.mine": Rule(USERS),
     "requests.detail": Rule(OWNER_OR_HUB_STAFF, lambda s: {"request_id": s.request}),
     "requests.cancel": Rule(STUDENT_OWNER, lambda s: {"request_id": s.request},
-                            body=lambda s: {}),
+                            body=lambda s: CONFIRMED),
     "requests.waitlist_join": Rule(USERS, lambda s: {"item_id": s.gone}, body=lambda s: PICKUP),
     "requests.waitlist_leave": Rule(USERS, lambda s: {"item_id": s.gone}, body=lambda s: {}),
     # the hub's desk: review queue, delivery days, numbers
     "review.queue": Rule(HUB_STAFF, lambda s: {"hub": s.hub}),
     "review.approve": Rule(HUB_STAFF, lambda s: {"request_id": s.request}, body=lambda s: {}),
     "review.reject": Rule(HUB_STAFF, lambda s: {"request_id": s.request},
-                          body=lambda s: {"reason": "Đã hết đồ"}),
+                          body=lambda s: {"reason": "Đã hết đồ"} | CONFIRMED),
     "review.approve_many": Rule(HUB_STAFF, body=lambda s: {"hub": s.hub,
                                                            "request_ids": [s.request]},
                                 hub_in_body=True),
@@ -378,7 +379,7 @@ MATRIX: dict[str, Rule] = {
     "donations.receive": Rule(HUB_STAFF, lambda s: {"donation_id": s.donation},
                               body=lambda s: {}),
     "donations.cancel": Rule(HUB_STAFF, lambda s: {"donation_id": s.donation},
-                             body=lambda s: {"reason": "Trùng đề nghị"}),
+                             body=lambda s: {"reason": "Trùng đề nghị"} | CONFIRMED),
     "donations.list_items": Rule(HUB_STAFF, lambda s: {"donation_id": s.donation},
                                  body=lambda s: {}),
     "donations.inspect": Rule(HUB_STAFF, lambda s: {"line_id": s.line}, body=lambda s: {
@@ -447,7 +448,7 @@ MATRIX: dict[str, Rule] = {
     "vendors.mark_delivered": Rule(VENDOR_OWNER, lambda s: {"order_id": s.order},
                                    body=lambda s: {}),
     "vendors.cancel_order": Rule(VENDOR_OWNER, lambda s: {"order_id": s.order},
-                                 body=lambda s: {}),
+                                 body=lambda s: CONFIRMED),
     "vendors.mark_reviewed": Rule(VENDOR_OWNER, lambda s: {"transaction_id": s.transaction},
                                   body=lambda s: {}),
     "webhooks.bank": Rule(NOBODY, body=lambda s: {"id": "FT1", "amount": 1}),
@@ -466,7 +467,8 @@ MATRIX: dict[str, Rule] = {
     "market.event": Rule(EVERYONE, lambda s: {"event_id": s.event}),
     "market.invite": Rule(HUB_ORGANIZER, lambda s: {"event_id": s.event},
                           body=lambda s: {"vendor_ids": [s.vendor]}),
-    "market.close": Rule(HUB_ORGANIZER, lambda s: {"event_id": s.event}, body=lambda s: {}),
+    "market.close": Rule(HUB_ORGANIZER, lambda s: {"event_id": s.event},
+                         body=lambda s: CONFIRMED),
     "market.accept": Rule(BOOTH, lambda s: {"booth_id": s.booth}, body=lambda s: {}),
     "market.decline": Rule(VENDOR_OWNER, lambda s: {"booth_id": s.booth}, body=lambda s: {}),
     "market.booth": Rule(BOOTH, lambda s: {"booth_id": s.booth}),
@@ -479,14 +481,15 @@ MATRIX: dict[str, Rule] = {
     "market.pay": Rule(EVERYONE, lambda s: {"booth_id": s.booth},
                        body=lambda s: {"amount": "1000", "note": "", "key": _key()}),
     "market.receipt": Rule(BOOTH, lambda s: {"transfer_id": s.transfer}),  # or the payer's phone
-    "market.refund": Rule(BOOTH, lambda s: {"transfer_id": s.transfer}, body=lambda s: {}),
+    "market.refund": Rule(BOOTH, lambda s: {"transfer_id": s.transfer},
+                          body=lambda s: CONFIRMED),
     "market.card_pay": Rule(BOOTH, lambda s: {"booth_id": s.booth}, body=lambda s: {
         "card": s.card_token, "pin": "1234", "amount": "1.000", "key": _key()}),
     "market.sale_new": Rule(BOOTH, lambda s: {"booth_id": s.booth},
                             body=lambda s: {"amount": "20.000", "key": _key()}),
     "market.sale": Rule(BOOTH, lambda s: {"sale_id": s.sale}),
     "market.sale_confirm": Rule(BOOTH, lambda s: {"sale_id": s.sale}, body=lambda s: {}),
-    "market.sale_cancel": Rule(BOOTH, lambda s: {"sale_id": s.sale}, body=lambda s: {}),
+    "market.sale_cancel": Rule(BOOTH, lambda s: {"sale_id": s.sale}, body=lambda s: CONFIRMED),
     "market.desk": Rule(HUB_STAFF, lambda s: {"event_id": s.event}, body=lambda s: {
         "name": "Khách tại bàn", "phone": "", "first_qr": "no", "consent": "y", "pin": "4321",
         "key": _key()}),

@@ -367,3 +367,21 @@ def test_organizer_lists_an_item_for_their_own_hub_only(client, login_as):
     item = _db.session.scalar(select(Item).where(Item.title == "Áo khoác đồng phục"))
     assert item.hub_id == hub.id and resp.headers["Location"].endswith(f"/do-tang/{item.id}")
     assert "Đăng món mới" in client.get("/do-tang").get_data(as_text=True)
+
+
+def test_photos_chosen_in_a_form_that_comes_back_are_asked_for_again_by_the_field(client,
+                                                                                 login_as):
+    from tests.test_error_summary import summary_of
+    hub = make_hub()
+    login_as("volunteer", hub=hub)
+    data = item_form(hub, title="") | {"photos": [(io.BytesIO(jpeg_bytes()), "a.jpg")]}
+    resp = client.post(NEW_ITEM_URL, data=data, content_type="multipart/form-data")
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    again = "trình duyệt không giữ ảnh đã chọn: vui lòng chọn lại ảnh trước khi gửi."
+    assert [target for target, text in summary_of(html)] == ["title", "photos"]
+    beside = html.split('name="photos"', 1)[1].split("</div>", 1)[0]
+    assert again in beside
+    # no photo chosen: nothing to choose again
+    html = client.post(NEW_ITEM_URL, data=item_form(hub, title="")).get_data(as_text=True)
+    assert "chọn lại ảnh" not in html

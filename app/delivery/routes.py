@@ -245,9 +245,12 @@ def ready_pickups(run_id: int):
 
 
 def _post_action(stop_id: int, form, act):
-    """Run a post-office action on a dispatch row; its errors come back next to that row."""
+    """Run a post-office action on a dispatch row; its errors come back next to that row
+    (whose fields carry the stop's id in theirs, as the page writes them)."""
     stop = db.get_or_404(RunStop, stop_id)
     run = _run(stop.run_id)
+    for f in form:
+        f.id = f"{f.name}-{stop.id}"
     if form.validate_on_submit():
         try:
             act()

@@ -134,10 +134,6 @@ class OfferForm(ShowsErrors, BaseForm):
         return idempotency_key(self.idempotency_key.data)
 
     @property
-    def photos_chosen(self) -> bool:
-        return any(line.form.photos.uploads() for line in self.lines)
-
-    @property
     def extra_lines_used(self) -> bool:
         """Open the "more things" part when one of lines 2… has data or a message."""
         return any(not line.form.is_blank or line.form.errors for line in self.lines[1:])

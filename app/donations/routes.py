@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
+from ..confirm import confirm_page, confirmed
 from ..extensions import db, limiter
 from ..models import DonationLine
 from ..services import catalog
@@ -153,6 +154,14 @@ def receive(donation_id: int):
 @login_required
 def cancel(donation_id: int):
     form = ReasonForm()
+    if (form.reason.data or "").strip() and not confirmed():  # a missing reason is told first
+        donation = _staff_donation(donation_id)
+        return confirm_page(
+            _("Đóng đề nghị tặng quà của %(name)s?", name=donation.donor_name),
+            [_("Đề nghị được đóng và không mở lại được; quà chưa nhận sẽ không được nhận nữa."),
+             _("Người tặng được báo lý do: “%(reason)s”.", reason=form.reason.data.strip())],
+            _("Xác nhận đóng đề nghị"), url_for(".detail", donation_id=donation.id),
+            carry=("reason",))
     return _act(donation_id, lambda: svc.cancel(current_user.id, donation_id, form.reason.data),
                 _("Đã đóng đề nghị tặng quà."))
 

@@ -25,11 +25,13 @@ from flask_babel import ngettext
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
+from ..confirm import confirm_page, confirmed
 from ..extensions import db, limiter
 from ..forms import choices
 from ..models import Booth, MarketEvent, Transfer, Wallet
 from ..models.base import utcnow
 from ..services import market, orders, payments, vietqr, wallets
+from ..services.formatting import format_vnd
 from ..store.routes import wants_fragment
 from .forms import (
     ActionForm,
@@ -163,6 +165,13 @@ def invite(event_id: int):
 @login_required
 def close(event_id: int):
     event = _managed(event_id)
+    if event.status == "open" and not confirmed():
+        return confirm_page(
+            _("Đóng %(name)s?", name=event.name),
+            [_("Phiên chợ kết thúc ngay và không mở lại được: không ai tham gia, trả điểm hay "
+               "hoàn điểm được nữa."),
+             _("Số liệu của phiên chợ được chốt vào báo cáo.")],
+            _("Xác nhận đóng phiên chợ"), url_for(".event", event_id=event.id))
     if ActionForm().validate_on_submit():
         market.close_event(current_user.id, event.id)
         flash(_("Phiên chợ đã đóng. Báo cáo đã sẵn sàng."), "success")
@@ -306,8 +315,8 @@ def pay(booth_id: int):
             confirm = PayForm(formdata=None, amount=chosen.total, note=chosen.note,
                               key=wallets.new_key())
     return render_template("market/pay.html", booth=booth, event=event, wallet=wallet,
-                           form=None if confirm else form, confirm=confirm), \
-        422 if form.errors else 200
+                           form=None if confirm else form, confirm=confirm,
+                           is_open=event.is_open(utcnow())), 422 if form.errors else 200
 
 
 def _pay_confirmed(booth_id: int, wallet_id: int):
@@ -327,8 +336,11 @@ def _pay_confirmed(booth_id: int, wallet_id: int):
     wallet = wallets.wallet_of(wallet_id, booth.event_id)
     if wallet is None:  # this browser's wallet is of another event
         return redirect(url_for(".join", event_id=booth.event_id, tiep=request.path), code=303)
+    is_open = booth.event.is_open(utcnow())
+    if not is_open:  # the page says it once, in place of the payment (not as a form's error)
+        confirm.form_errors.clear()
     return render_template("market/pay.html", booth=booth, event=booth.event, wallet=wallet,
-                           confirm=confirm, form=None), 422
+                           confirm=confirm, form=None, is_open=is_open), 422
 
 
 @bp.get("/giao-dich/<int:transfer_id>")
@@ -351,6 +363,14 @@ def refund(transfer_id: int):
     booth = transfer.to_wallet.booth if transfer.kind == "payment" else None
     if booth is None or not market.runs_booth(current_user, booth):
         abort(404)
+    if not confirmed():
+        return confirm_page(
+            ngettext("Hoàn %(n)s điểm cho %(name)s?", "Hoàn %(n)s điểm cho %(name)s?",
+                     transfer.amount, n=wallets.points(transfer.amount),
+                     name=transfer.from_wallet.name),
+            [_("Số điểm trở lại ví của người trả; lần trả này không dùng lại được. Mỗi lần trả "
+               "chỉ hoàn được một lần.")],
+            _("Xác nhận hoàn điểm"), url_for(".booth", booth_id=booth.id))
     if ActionForm().validate_on_submit():
         try:
             wallets.refund(transfer.id, current_user.id)
@@ -447,6 +467,14 @@ def sale_confirm(sale_id: int):
 @bp.post("/ban-hang/<int:sale_id>/huy")
 @login_required
 def sale_cancel(sale_id: int):
+    if not confirmed():
+        sale = market.sale_for(current_user, sale_id) or abort(404)
+        return confirm_page(
+            _("Hủy giao dịch %(code)s (%(amount)s)?", code=sale.code,
+              amount=format_vnd(sale.total)),
+            [_("Giao dịch bị hủy và không khôi phục được; mã VietQR của nó không dùng được nữa."),
+             _("Nếu người mua đã chuyển khoản, bạn tự trả lại tiền cho họ.")],
+            _("Xác nhận hủy giao dịch"), url_for(".sale", sale_id=sale.id))
     return _sale_action(market.cancel_sale, sale_id, _("Đã hủy giao dịch."))
 
 

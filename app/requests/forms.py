@@ -22,23 +22,25 @@ from ..forms import BaseForm, PlainSelect, ShowsErrors, choices, id_or_none, ide
 from ..models import Hub
 from ..models.request import METHODS
 from ..services import geo
-from ..services.requests import METHOD_LABELS, Delivery
+from ..services.requests import METHOD_LABELS, Delivery, allowed_methods
 
 
 class DeliveryForm(ShowsErrors, BaseForm):
-    recipient_name = StringField(_l("Tên người nhận"))
-    phone = TelField(_l("Số điện thoại di động"))
+    # in the page's order (the error summary lists them so): how, where, who
+    method = RadioField(_l("Cách nhận đồ"), validate_choice=False)
     province_code = SelectField(_l("Tỉnh/thành phố"), coerce=id_or_none, validate_choice=False,
                                 widget=PlainSelect())
     ward_code = SelectField(_l("Phường/xã"), coerce=id_or_none, validate_choice=False,
                             widget=PlainSelect())
     street = StringField(_l("Số nhà, đường hoặc thôn/ấp"))
-    method = RadioField(_l("Cách nhận đồ"), validate_choice=False)
+    recipient_name = StringField(_l("Tên người nhận"))
+    phone = TelField(_l("Số điện thoại di động"))
     consent = BooleanField(_l(
         "Tôi đồng ý để Đoàn Thanh niên dùng họ tên, số điện thoại và địa chỉ trên chỉ để giao "
         "món đồ này, theo Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân."))
     # A fresh key each time the form is shown: a double submit creates one request.
     idempotency_key = HiddenField(default=lambda: uuid4().hex)
+    remembered = False  # the address shown is the student's last one (see requests.routes)
 
     def __init__(self, hub: Hub, **kwargs):
         super().__init__(**kwargs)
@@ -48,6 +50,11 @@ class DeliveryForm(ShowsErrors, BaseForm):
                                               *geo.provinces()])
         self.ward_code.choices = choices([("", _("— Chọn phường/xã —")),
                                           *geo.wards_of(self.province_code.data)])
+        # The ward given (prefilled from the last request, or sent) decides whether the hub's
+        # volunteers can bring it: the page says so before the student fills the rest.
+        ward = self.ward_code.data
+        self.unserved_ward = (geo.ward_name(ward) if ward and hub.delivery_wards
+                              and "volunteer" not in allowed_methods(hub, ward) else None)
 
     def delivery(self) -> Delivery:
         return Delivery(

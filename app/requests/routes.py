@@ -15,8 +15,9 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
+from ..confirm import confirm_page, confirmed
 from ..extensions import db, limiter
-from ..models import Hub, Item
+from ..models import Hub, Item, ItemRequest
 from ..services import basket
 from ..services import requests as svc
 from ..services.messages import outbox
@@ -58,8 +59,18 @@ def _listed_item(item_id: int) -> Item:
 
 
 def _delivery_form(hub: Hub) -> DeliveryForm:
-    return DeliveryForm(hub, recipient_name=current_user.name,
-                        phone=display_phone(current_user.phone))
+    """The delivery form; shown afresh, it holds the student's last address (to keep or change)."""
+    last = svc.last_address(current_user.id)
+    if last is None:
+        form = DeliveryForm(hub, recipient_name=current_user.name,
+                            phone=display_phone(current_user.phone))
+    else:
+        form = DeliveryForm(hub, recipient_name=last.recipient_name,
+                            phone=display_phone(last.phone or current_user.phone),
+                            province_code=last.province_code, ward_code=last.ward_code,
+                            street=last.street)
+    form.remembered = last is not None and not form.is_submitted()
+    return form
 
 
 def _form_page(template: str, form: DeliveryForm, **context):
@@ -70,8 +81,10 @@ def _form_page(template: str, form: DeliveryForm, **context):
 def _basket_answer():
     """After a change to the basket: its fragment for htmx, else a 303 to the page."""
     if _is_htmx():
+        groups = basket.groups(_basket_ids())
         response = current_app.make_response(render_template(
-            "requests/_basket.html", groups=basket.groups(_basket_ids())))
+            "requests/_basket.html", groups=groups,
+            allowances={g.hub.id: svc.allowance_of(current_user, g.hub) for g in groups}))
         response.vary.add("HX-Request")
         return response
     return redirect(url_for(".basket"), code=303)
@@ -104,7 +117,9 @@ def basket_page():
         flash(basket.left_out_message(item), "error")
     groups = basket.groups(_basket_ids())
     session["basket"] = [i for g in groups for i in g.item_ids]  # drop items gone from the store
-    return render_template("requests/basket.html", groups=groups)
+    return render_template("requests/basket.html", groups=groups,
+                           allowances={g.hub.id: svc.allowance_of(current_user, g.hub)
+                                       for g in groups})
 
 
 @bp.route("/gio/gui/<int:hub_id>", methods=["GET", "POST"])
@@ -132,7 +147,7 @@ def checkout(hub_id: int):
         flash(_("Giỏ của bạn chưa có món nào của điểm phát này."), "error")
         return redirect(url_for(".basket"), code=303)
     return _form_page("requests/checkout.html", form, hub=hub, group=group,
-                      refused_until=svc.refused_until(current_user.id, hub))
+                      allowance=svc.weekly_allowance(current_user.id, hub))
 
 
 @bp.get("/yeu-cau")
@@ -154,6 +169,16 @@ def detail(request_id: int):
 @bp.post("/yeu-cau/<int:request_id>/huy")
 @login_required
 def cancel(request_id: int):
+    req = db.session.get(ItemRequest, request_id)
+    if req is None or req.user_id != current_user.id:
+        abort(404)
+    if not confirmed():
+        return confirm_page(
+            _("Hủy yêu cầu %(code)s?", code=req.code),
+            [_("Yêu cầu sẽ bị hủy và không khôi phục được: các món đồ được trả lại cho điểm "
+               "phát để bạn khác nhận."),
+             _("Muốn nhận lại, bạn phải gửi yêu cầu mới, nếu món vẫn còn.")],
+            _("Xác nhận hủy yêu cầu"), url_for(".detail", request_id=req.id))
     try:
         svc.cancel_request(current_user.id, request_id)
     except LookupError:
@@ -179,6 +204,7 @@ def waitlist_join(item_id: int):
         else:
             return redirect(url_for(".waitlist_join", item_id=item.id), code=303)
     return _form_page("requests/waitlist.html", form, item=item, hub=item.hub,
+                      allowance=svc.weekly_allowance(current_user.id, item.hub),
                       position=svc.waitlist_position(current_user.id, item.id))
 
 

@@ -16,7 +16,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from ..forms import MAX_ID
+from ..confirm import confirm_page, confirmed
+from ..extensions import db
+from ..forms import MAX_ID, page_error
+from ..models import ItemRequest
 from ..services import requests as reqs
 from ..services import review as svc
 from ..store.routes import render_page_or_fragment, wants_fragment
@@ -51,9 +54,13 @@ def _queue_page(form: QueueFilterForm, errors: dict | None = None, status: int =
     hub, hubs = _pick_hub(form.hub.data)
     form.set_choices(hubs, svc.queue_wards(hub.id))
     form.hub.data = hub.id
+    queue = svc.queue(hub.id, form.query())
+    shown = {req.id for req in queue}
+    for request_id, message in (errors or {}).items():
+        page_error(message, f"ly-do-{request_id}" if request_id in shown else None)
     response = render_page_or_fragment(
-        "review/queue.html", "review/_queue.html", form=form, hub=hub,
-        queue=svc.queue(hub.id, form.query()), total=svc.queue_size(hub.id), errors=errors or {})
+        "review/queue.html", "review/_queue.html", form=form, hub=hub, queue=queue,
+        total=svc.queue_size(hub.id), errors=errors or {})
     response.status_code = status
     return response
 
@@ -86,6 +93,17 @@ def approve(request_id: int):
 @bp.post("/yeu-cau/<int:request_id>/tu-choi")
 def reject(request_id: int):
     form = QueueFilterForm(formdata=request.form)
+    req = db.session.get(ItemRequest, request_id)
+    if req is None or not reqs.acts_for_hub(current_user, req.hub_id):
+        abort(404)
+    reason = request.form.get("reason", "")
+    if reason.strip() and not confirmed():  # a missing reason is told on the queue first
+        return confirm_page(
+            _("Từ chối yêu cầu %(code)s?", code=req.code),
+            [_("Yêu cầu bị từ chối và không mở lại được; các món đồ trở lại gian hàng."),
+             _("Người gửi yêu cầu được báo lý do: “%(reason)s”.", reason=reason.strip())],
+            _("Xác nhận từ chối"), url_for(".queue", **form.url_args(req.hub_id)),
+            carry=("reason", "hub", "method", "ward"))
     try:
         req = reqs.change_status(current_user.id, request_id, "rejected",
                                  request.form.get("reason", ""))

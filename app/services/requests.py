@@ -161,7 +161,7 @@ def validate_delivery(hub: Hub, d: Delivery) -> Delivery:
         errors["phone"], phone = str(exc), ""
     street = clean_line(d.street, 255)
     province, ward = d.province_code, d.ward_code
-    if d.method == "pickup" and not ward:  # the address is optional for a pickup
+    if d.method not in ("volunteer", "post"):  # a pickup (or no choice yet) asks no address
         province, ward, street = None, None, ""
     elif problem := geo.address_problem(province, ward):
         errors.update([problem])
@@ -555,9 +555,51 @@ def change_status(actor_id: int, request_id: int, status: str, note: str = "",
     return req
 
 
+@dataclass(frozen=True)
+class Allowance:
+    """What a student may still ask of a hub this week (the rule _create enforces with
+    LimitReached): `left` items, and `again_on` the Monday the count starts again."""
+    limit: int
+    left: int
+    again_on: date
+
+    @property
+    def reached(self) -> bool:
+        return self.left <= 0
+
+    @property
+    def near(self) -> bool:
+        """Worth saying: the student has asked for some of the week's items already."""
+        return self.left < self.limit
+
+
+def weekly_allowance(user_id: int, hub: Hub, today: date | None = None) -> Allowance:
+    """The student's allowance at the hub this week; the one place that counts it for pages."""
+    today = today or local_today()
+    used = items_this_week(user_id, hub.id, today)
+    return Allowance(hub.weekly_limit, max(hub.weekly_limit - used, 0), week_window(today)[1])
+
+
+def allowance_of(user: User, hub: Hub) -> Allowance | None:
+    """The allowance a page shows: None for a visitor who has not signed in."""
+    return weekly_allowance(user.id, hub) if user.is_authenticated else None
+
+
 def refused_until(user_id: int, hub: Hub, today: date | None = None) -> date | None:
     """When the student has used the week's quota at this hub: the date they may ask again."""
-    today = today or local_today()
-    if items_this_week(user_id, hub.id, today) >= hub.weekly_limit:
-        return week_window(today)[1]
-    return None
+    allowance = weekly_allowance(user_id, hub, today)
+    return allowance.again_on if allowance.reached else None
+
+
+def last_address(user_id: int) -> Delivery | None:
+    """The recipient and address of the student's latest request that still holds one (the
+    privacy purge erases them): the checkout offers them again, to change or keep."""
+    req = db.session.scalars(
+        select(ItemRequest).where(ItemRequest.user_id == user_id,
+                                  ItemRequest.ward_code.is_not(None),
+                                  ItemRequest.street.is_not(None))
+        .order_by(ItemRequest.id.desc()).limit(1)).first()
+    if req is None:
+        return None
+    return Delivery(req.method, req.recipient_name, req.phone or "", req.province_code,
+                    req.ward_code, req.street or "")

@@ -19,7 +19,7 @@ from .. import pagecache
 from ..extensions import db
 from ..models import Hub, Item
 from ..services import catalog, images, inventory
-from ..services.requests import acts_for_hub
+from ..services.requests import acts_for_hub, allowance_of
 from ..services.review import staff_hubs
 from .forms import CatalogFilterForm, ItemForm, StaffItemsForm
 
@@ -87,7 +87,8 @@ def item(item_id: int):
     if not item.is_listed and not staff:
         abort(404)
     return render_template("store/item.html", item=item, staff=staff,
-                           held=inventory.held(item) if staff else 0)
+                           held=inventory.held(item) if staff else 0,
+                           allowance=allowance_of(current_user, item.hub))
 
 
 @bp.route("/quan-ly/mon-do/moi", methods=["GET", "POST"])

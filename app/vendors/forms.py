@@ -14,17 +14,18 @@ from wtforms.widgets import HiddenInput, TextInput
 
 from ..forms import BaseForm, ShowsErrors, choices, id_or_none
 from ..services import vietqr
+from ..services.formatting import parse_vnd
 from ..services.vendors import PRODUCT_CATEGORIES, ProductFields, VendorFields
 from ..store.forms import PhotosField
 
 _WHOLE = re.compile(r"-?\d+", re.ASCII)
-_MONEY_NOISE = re.compile(r"[\s.,]|₫|vnđ|vnd|đ", re.IGNORECASE)
 _IMAGE_TYPES = "image/jpeg,image/png,image/webp"
 
 
 class WholeNumberField(IntegerField):
-    """A whole number with a Vietnamese message when it is not one; `money` also accepts what
-    people type for prices: "50.000", "50 000 ₫", "50.000đ"."""
+    """A whole number with a Vietnamese message when it is not one; `money`: an amount of đồng
+    as people type it ("50.000", "50 000 ₫", "50k": services.formatting.parse_vnd), the one
+    reading of every price and amount field."""
 
     def __init__(self, label=None, validators=None, money: bool = False, **kwargs):
         super().__init__(label, validators, **kwargs)
@@ -35,8 +36,9 @@ class WholeNumberField(IntegerField):
             return
         raw = valuelist[0]
         if self.money:
-            raw = _MONEY_NOISE.sub("", raw)
-        self.data = int(raw) if _WHOLE.fullmatch(raw) else None
+            self.data = parse_vnd(raw)
+        else:
+            self.data = int(raw) if _WHOLE.fullmatch(raw) else None
         if raw and self.data is None:
             raise ValueError(_("Vui lòng nhập số tiền bằng chữ số, ví dụ 50.000.") if self.money
                              else _("Vui lòng nhập một số nguyên, ví dụ 5."))

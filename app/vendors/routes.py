@@ -17,6 +17,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..confirm import confirm_page, confirmed
+from ..extensions import db
+from ..models import Vendor
 from ..services import catalog, images, orders, payments, vietqr
 from ..services import vendors as svc
 from .forms import ProductForm, ReviewForm, VendorApplicationForm
@@ -84,6 +87,16 @@ def decide(vendor_id: int):
     form = ReviewForm()
     if form.validate_on_submit():
         approve = form.decision.data == "approve"
+        reason = (form.reason.data or "").strip()
+        if not approve and reason and not confirmed():  # a missing reason is told first
+            vendor = db.session.get(Vendor, vendor_id)
+            if vendor is None or not current_user.has_role("organizer", vendor.hub_id):
+                abort(404)
+            return confirm_page(
+                _("Từ chối “%(name)s”?", name=vendor.business_name),
+                [_("Đơn đăng ký bị từ chối và không mở lại được; người đăng ký phải gửi đơn mới."),
+                 _("Người đăng ký được báo lý do: “%(reason)s”.", reason=reason)],
+                _("Xác nhận từ chối"), url_for(".review"), carry=("decision", "reason"))
         try:
             vendor = svc.review(current_user.id, vendor_id, approve, form.reason.data or "")
         except LookupError:
@@ -224,6 +237,13 @@ def mark_delivered(order_id: int):
 @bp.post("/don-hang/<int:order_id>/huy")
 @login_required
 def cancel_order(order_id: int):
+    if not confirmed():
+        order = orders.owned_order(current_user.id, order_id) or abort(404)
+        return confirm_page(
+            _("Hủy đơn %(code)s?", code=order.code),
+            [_("Đơn bị hủy và không khôi phục được; hàng trong đơn trở lại kho."),
+             _("Nếu người mua đã chuyển khoản, bạn tự trả lại tiền cho họ.")],
+            _("Xác nhận hủy đơn"), url_for(".orders", vendor_id=order.vendor_id))
     return _order_action(orders.cancel_order, order_id,
                          lambda code: _("Đã hủy đơn %(code)s, hàng đã trả lại kho.", code=code))
 
