@@ -261,7 +261,7 @@ def test_market_join_and_pay(w, join, basket, pay):
 def test_review_actions(w, reason, ids, hub, filters):
     client = w.roles.client("volunteer")
     post(client, url(w.app, "review.reject", {"request_id": w.a.request}),
-         {"reason": reason} | filters)
+         {"reason": reason, "confirm": "yes"} | filters)
     post(client, url(w.app, "review.approve_many", {}), {"hub": hub, "request_ids": ids})
     safe(client.get(url(w.app, "review.queue", {}), query_string=filters))
 
