@@ -76,6 +76,10 @@ class Config:
     ZNS_TEMPLATES = os.environ.get("ZNS_TEMPLATES", "")  # "request_ready=123456,request_posted=…"
     ZNS_URL = os.environ.get("ZNS_URL", "")  # default: Zalo's own
     PREFERRED_URL_SCHEME = "http"
+    # The post office's public tracking page of a parcel; {number} is the tracking number
+    # (Vietnam Post's "Định vị bưu gửi").
+    POST_TRACKING_URL = os.environ.get(
+        "POST_TRACKING_URL", "https://www.vnpost.vn/vi-vn/dinh-vi/buu-pham?key={number}")
 
 
 class ProductionConfig(Config):

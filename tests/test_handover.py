@@ -377,6 +377,45 @@ def test_dispatch_page_records_tracking_numbers_and_results(client, login_as, hu
     assert statuses(req)[-1][0] == "delivered"
 
 
+def test_post_labels_carry_the_senders_phone_and_full_address_and_tracking_links(
+        client, login_as, app, organizer, volunteer, hub):
+    """Issue #14: a post label says who sends it and how to reach them (the hub's phone, its
+    ward and province), and a tracking number opens the post office's tracking page."""
+    hub.contact_phone = "0912345678"
+    _db.session.commit()
+    req = in_run(hub, organizer, "post")
+    stop = stop_of(req)
+    login_as(user=volunteer)
+    label = client.get(f"/giao-hang/chuyen/{stop.run_id}/buu-dien").get_data(as_text=True)
+    sender = label.split('class="label-from">')[1].split("</p>")[0]
+    assert "Phòng Đoàn, dãy A, Xã Tân Phước 1, Đồng Tháp" in sender
+    assert display_phone("0912345678") in sender
+    client.post(f"/giao-hang/buu-kien/{stop.id}/buu-gui",
+                data={"tracking_number": "eb 123456789vn"})
+    html = client.get(f"/giao-hang/chuyen/{stop.run_id}/buu-dien").get_data(as_text=True)
+    assert 'href="https://www.vnpost.vn/vi-vn/dinh-vi/buu-pham?key=EB123456789VN"' in html
+    app.config["POST_TRACKING_URL"] = "https://post.example/track/{number}"
+    html = client.get(f"/giao-hang/chuyen/{stop.run_id}/buu-dien").get_data(as_text=True)
+    assert 'href="https://post.example/track/EB123456789VN"' in html
+
+
+def test_pickup_list_hands_each_parcel_over_with_its_code_filled_in(client, login_as, hub,
+                                                                   organizer, volunteer):
+    """Issue #14: "hand over" on a pickup row opens the scan page on that parcel, ready for the
+    student's 4-digit code; the label says plainly what to type."""
+    minh = in_run(hub, organizer, "pickup", name="Ngô Minh")
+    run_id = stop_of(minh).run_id
+    login_as(user=volunteer)
+    html = client.get(f"/giao-hang/chuyen/{run_id}/nhan-tai-diem-phat").get_data(as_text=True)
+    href = re.search(r'href="([^"]+)">Giao cho Ngô Minh<', html).group(1).replace("&amp;", "&")
+    scan = client.get(href).get_data(as_text=True)
+    assert f'name="ma" type="hidden" value="{minh.code}"' in scan
+    assert "Mã 4 số bạn nhận đọc cho bạn" in scan and "Xác nhận đã giao" in scan
+    handover.confirm(volunteer.id, hub.id, minh.code, minh.handover_code)
+    html = client.get(f"/giao-hang/chuyen/{run_id}/nhan-tai-diem-phat").get_data(as_text=True)
+    assert "Giao cho Ngô Minh" not in html  # delivered: nothing left to hand over
+
+
 def test_start_route_and_ready_pickups_buttons(client, login_as, hub, organizer, volunteer):
     hand = in_run(hub, organizer, name="An")
     pickup = in_run(hub, organizer, "pickup", name="Minh")

@@ -2,6 +2,7 @@
 the printables (pick list, route sheets, post-office dispatch with labels and CSV, pickup list),
 and the hand-over (scan page, confirm with the student's code, missed, post office)."""
 import os
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -44,7 +45,13 @@ bp = Blueprint("delivery", __name__, url_prefix="/giao-hang")
 def _helpers():
     return {"status_labels": STATUS_LABELS, "method_labels": METHOD_LABELS,
             "address": runs.address, "items_text": runs.items_text,
-            "flag_label": runs.flag_label, "parcel_qr": _parcel_qr, "ward_name": geo.ward_name}
+            "flag_label": runs.flag_label, "parcel_qr": _parcel_qr, "ward_name": geo.ward_name,
+            "post_tracking_url": _post_tracking_url, "place_label": geo.place_label}
+
+
+def _post_tracking_url(number: str) -> str:
+    """The post office's public tracking page of a parcel (config POST_TRACKING_URL)."""
+    return current_app.config["POST_TRACKING_URL"].format(number=quote(number, safe=""))
 
 
 def _parcel_qr(req):
