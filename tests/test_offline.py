@@ -13,9 +13,16 @@ from flask_babel import format_datetime
 from sqlalchemy import func, select
 
 from app.extensions import db as _db
-from app.models import ItemRequest, Notification, OfflineAction, RequestEvent, Route
+from app.models import (
+    ItemRequest,
+    Notification,
+    OfflineAction,
+    RequestEvent,
+    Route,
+    RunStop,
+)
 from app.models.base import utcnow
-from app.services import handover
+from app.services import handover, runs
 from tests.factories import PASSWORD, make_hub, make_user
 from tests.test_handover import in_run, statuses, stop_of
 
@@ -131,6 +138,48 @@ def test_a_queue_is_applied_once_in_order_and_a_replay_changes_nothing(hub, orga
     assert [r.as_json() for r in again] == [r.as_json() for r in results]
     assert [counts(r) for r in (an, binh, chi)] == before
     assert _db.session.get(ItemRequest, chi.id).status == "approved"  # back for the next run
+
+
+def test_a_missed_stop_ends_the_same_whether_recorded_online_or_offline(hub, organizer,
+                                                                       volunteer):
+    """The volunteer chooses what follows a missed delivery at the scan page and on the phone
+    alike: back in line for the next run (the items stay reserved), or cancelled with the items
+    back to stock; the events, the stop's outcome, the stock and the next run are the same."""
+    from tests.test_handover import available
+    from tests.test_runs import SATURDAY, TODAY
+    route_id, reqs = started_route(hub, organizer, volunteer, ("An", "Bình", "Chi", "Dung"))
+    online_next, offline_next, online_stock, offline_stock = reqs
+    items = {r.id: r.lines[0].item_id for r in reqs}
+    handover.missed(volunteer.id, hub.id, online_next.code, "Đi vắng", to_stock=False)
+    handover.missed(volunteer.id, hub.id, online_stock.code, "Đi vắng", to_stock=True)
+    results = handover.sync(volunteer.id, route_id, [
+        act(offline_next, "missed", reason="Đi vắng", to_stock=False),
+        act(offline_stock, "missed", reason="Đi vắng", to_stock=True)])
+    assert all(r.applied for r in results)
+    for online, offline in ((online_next, offline_next), (online_stock, offline_stock)):
+        assert statuses(online)[-2:] == statuses(offline)[-2:]
+        assert stop_of(online).outcome == stop_of(offline).outcome
+        assert available(items[online.id]) == available(items[offline.id])
+    assert statuses(offline_stock)[-1] == ("cancelled", "Đi vắng")
+    assert stop_of(offline_stock).outcome == "to_stock" and available(items[offline_stock.id]) == 1
+    assert statuses(offline_next)[-1] == ("missed", "Đi vắng")
+    assert stop_of(offline_next).outcome == "missed" and available(items[offline_next.id]) == 0
+    next_run = runs.build_run(hub.id, organizer.id, SATURDAY + timedelta(days=7), TODAY).run_id
+    _db.session.expire_all()
+    again = set(_db.session.scalars(select(RunStop.request_id).where(RunStop.run_id == next_run)))
+    assert again == {online_next.id, offline_next.id}
+
+
+def test_the_phones_missed_form_offers_the_same_choice_as_the_scan_page(client, login_as, hub,
+                                                                       organizer, volunteer):
+    route_id, (an, _, _) = started_route(hub, organizer, volunteer)
+    handover.missed(volunteer.id, hub.id, an.code, "Đi vắng", to_stock=True)
+    login_as(user=volunteer)
+    sheet = client.get(f"/giao-hang/tuyen/{route_id}").get_data(as_text=True)
+    form = sheet.split("data-offline-missed ")[1].split("</form>")[0]
+    assert "Sau đó" in form and '<input checked id="then-next-' in form
+    assert "Giao lại ở chuyến sau" in form and "Hủy yêu cầu, trả món đồ về kho" in form
+    assert "Đã hủy yêu cầu, món đồ về kho." in sheet  # what became of An's parcel
 
 
 def test_delivered_meanwhile_by_another_volunteer_is_refused_with_when(hub, organizer,
@@ -386,7 +435,7 @@ def test_phone_runs_a_route_with_the_network_off_and_syncs_once(database_url, db
         page.reload()  # no network: the sheet comes from the phone
         page.wait_for_selector("#offline[data-waiting='4']", state="attached")
         sheet = page.inner_text(".stops")
-        assert "Nhà đóng cửa (trên máy này, chờ đồng bộ)" in sheet
+        assert "Nhà đóng cửa; giao lại ở chuyến sau (trên máy này, chờ đồng bộ)" in sheet
         assert sheet.count("(trên máy này, chờ đồng bộ)") == 4
         # from the phone's copy: not the server's sheet, which now shows Dung's parcel delivered
         dung_li = page.locator("li.stop", has=page.locator(

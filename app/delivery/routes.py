@@ -139,7 +139,7 @@ def route_sheet(route_id: int):
     route = db.get_or_404(Route, route_id)
     _run(route.run_id)
     return render_template("delivery/route.html", route=route, run=route.run,
-                           offline=_keeps_offline(route.id),
+                           offline=_keeps_offline(route.id), missed_form=MissedForm(formdata=None),
                            max_attempts=handover.MAX_CODE_ATTEMPTS)
 
 

@@ -144,7 +144,7 @@
         headers: { "Content-Type": "application/json", "X-CSRFToken": token },
         body: JSON.stringify({ actions: waiting.map(function (e) {
           return { key: e.key, stop: e.stop, action: e.action, code: e.code, reason: e.reason,
-                   at: e.at };
+                   to_stock: e.to_stock === true, at: e.at };
         }) })
       }).then(function (resp) {
         if (!resp.ok) throw new Error("sync " + resp.status);
@@ -206,7 +206,7 @@
       var text = "", kind = "";
       if (last && last.status === "waiting") {
         text = last.action === "handover" ? msg("done-here", { at: time(last.at) })
-          : msg("missed-here", { reason: last.reason });
+          : msg(last.to_stock ? "stock-here" : "missed-here", { reason: last.reason });
         kind = "waiting";
       } else if (last && last.status === "synced") {
         text = msg("synced"); kind = "synced";
@@ -228,7 +228,7 @@
 
   function showError(form, text) {
     var error = form.querySelector("[data-error]");
-    var input = form.querySelector("input");
+    var input = form.querySelector("input[type=text]");
     error.textContent = text;
     error.hidden = !text;
     if (text) { input.setAttribute("aria-invalid", "true"); input.focus(); }
@@ -278,12 +278,16 @@
     });
   }
 
+  // What then, as at the scan page: back in line for the next run, or cancelled and the items
+  // back to stock (the server applies the same rule, services.requests.record_missed).
   function onMissed(form, stop) {
-    var reason = form.querySelector("input").value.trim();
+    var reason = form.querySelector("input[type=text]").value.trim();
     if (!reason) { showError(form, msg("no-reason")); return; }
+    var then = form.querySelector("input[type=radio]:checked");
     showError(form, "");
-    form.querySelector("input").value = "";
-    enqueue({ stop: stop.id, action: "missed", reason: reason });
+    form.querySelector("input[type=text]").value = "";
+    enqueue({ stop: stop.id, action: "missed", reason: reason,
+              to_stock: Boolean(then && then.value === "stock") });
   }
 
   document.querySelectorAll("[data-offline-stop]").forEach(function (el) {
