@@ -182,6 +182,18 @@ def test_the_phones_missed_form_offers_the_same_choice_as_the_scan_page(client, 
     assert "Đã hủy yêu cầu, món đồ về kho." in sheet  # what became of An's parcel
 
 
+def test_the_sheet_under_way_scans_parcels_on_the_phone(client, login_as, hub, organizer,
+                                                     volunteer):
+    """The camera scanner on the sheet feeds the phone's check (a form that the page handles,
+    data-scan-local), and its library is named for offline.js to store with the sheet."""
+    route_id, _ = started_route(hub, organizer, volunteer)
+    login_as(user=volunteer)
+    sheet = client.get(f"/giao-hang/tuyen/{route_id}").get_data(as_text=True)
+    assert 'data-form="offline-scan-form"' in sheet and "vendor/html5-qrcode.min.js" in sheet
+    assert '<form id="offline-scan-form"' in sheet and "data-scan-local" in sheet
+    assert "js/scan.js" in sheet and "js/offline.js" in sheet
+
+
 def test_delivered_meanwhile_by_another_volunteer_is_refused_with_when(hub, organizer,
                                                                       volunteer):
     route_id, (an, binh, _) = started_route(hub, organizer, volunteer)

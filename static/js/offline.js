@@ -1,7 +1,8 @@
 // The route sheet without signal (issue #15). On the sheet of a route under way (#offline, drawn
 // by templates/delivery/route.html only for those who deliver it), this script:
 // - registers the service worker (static/js/sw.js, served at /giao-hang/sw.js) and stores the
-//   sheet and its assets in a versioned cache, so that the sheet opens with the network off;
+//   sheet and its assets (the camera scanner's library too) in a versioned cache, so that the
+//   sheet opens and scans with the network off;
 // - keeps the route's offline bundle in IndexedDB: its stops, parcel codes and, per stop, a salted
 //   hash of the student's code (never the code), to check a typed code on the phone;
 // - queues each hand-over and "missed, with reason" in IndexedDB with an idempotency key, and
@@ -15,7 +16,7 @@
   var box = document.getElementById("offline");
   if (!box || !window.indexedDB || !window.crypto || !window.crypto.subtle || !window.fetch) return;
 
-  var CACHE = "gianhang-route-v1";  // bump when what is cached changes (sw.js reads any version)
+  var CACHE = "gianhang-route-v2";  // bump when what is cached changes (sw.js reads any version)
   var MAX_ATTEMPTS = Number(box.getAttribute("data-max-attempts"));  // the server's limit
   var routeId = Number(box.getAttribute("data-route"));
   var state = { bundle: null, attempts: {}, queue: [] };
@@ -104,6 +105,9 @@
     var urls = [location.pathname];
     document.querySelectorAll("link[rel=stylesheet][href], link[rel=icon][href], script[src]")
       .forEach(function (el) { urls.push(el.getAttribute("href") || el.getAttribute("src")); });
+    // the camera scanner's library, loaded only when the camera is asked for (static/js/scan.js)
+    document.querySelectorAll("[data-scanner][data-library]")
+      .forEach(function (el) { urls.push(el.getAttribute("data-library")); });
     return caches.keys().then(function (names) {
       return Promise.all(names.filter(function (n) {
         return n.indexOf("gianhang-route-") === 0 && n !== CACHE;
@@ -289,6 +293,47 @@
     enqueue({ stop: stop.id, action: "missed", reason: reason,
               to_stock: Boolean(then && then.value === "stock") });
   }
+
+  // A parcel's code as the server reads it (services.handover.parse_code): the `ma` of a scanned
+  // scan-page URL or the text itself; case, spaces and the dash do not matter, O/I/L are 0/1/1.
+  function parcelCode(text) {
+    text = (text || "").trim();
+    var scanned = /[?&]ma=([^&#\s]+)/.exec(text);
+    if (scanned) {
+      try { text = decodeURIComponent(scanned[1]); } catch (e) { return ""; }
+    }
+    var chars = text.replace(/[\s-]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
+    return /^[0-9A-HJKMNP-TV-Z]{6}$/.test(chars) ? chars.slice(0, 2) + "-" + chars.slice(2) : "";
+  }
+
+  // A scanned or typed parcel code: its stop on this route is brought forward, ready for the
+  // student's 4-digit code (checked on the phone as when typed); another route's parcel is refused.
+  function onScan(form) {
+    var input = form.querySelector("input");
+    var found = box.querySelector("[data-offline-found]");
+    var code = parcelCode(input.value);
+    found.textContent = "";
+    if (!code) { showError(form, msg("bad-parcel")); return; }
+    var stops = state.bundle ? state.bundle.stops : [];
+    var stop = null;
+    for (var i = 0; i < stops.length; i++) if (stops[i].code === code) stop = stops[i];
+    if (!stop) { showError(form, msg("not-on-route", { code: code })); return; }
+    showError(form, "");
+    input.value = code;
+    var el = document.querySelector("[data-offline-stop='" + stop.id + "']");
+    var item = document.getElementById("stop-" + stop.id);
+    var n = Array.prototype.indexOf.call(item.parentNode.children, item) + 1;
+    var codeInput = el.querySelector("[data-offline-handover]:not([hidden]) input");
+    found.textContent = msg(codeInput ? "found" : "found-done", { code: code, n: n });
+    item.scrollIntoView({ block: "start" });
+    (codeInput || item).focus();
+  }
+
+  var scanForm = box.querySelector("[data-offline-scan]");
+  scanForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    onScan(scanForm);
+  });
 
   document.querySelectorAll("[data-offline-stop]").forEach(function (el) {
     var id = Number(el.getAttribute("data-offline-stop"));
