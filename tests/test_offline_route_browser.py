@@ -89,7 +89,7 @@ def test_a_whole_demo_route_runs_offline_on_a_phone_and_syncs_once(database_url,
             ItemRequest.method == "volunteer").order_by(ItemRequest.id)))
         assert demo_reqs, "the demo student has approved hand deliveries"
         teo, ut = others
-        scanned = demo_reqs[0]
+        scanned = demo_reqs[-1]  # a request of the student's stop: its own code reads too
         _qr_video(tmp_path / "qr.y4m", f"{base}/giao-hang/{hub.id}/quet?ma={scanned.code}")
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
@@ -116,6 +116,11 @@ def test_a_whole_demo_route_runs_offline_on_a_phone_and_syncs_once(database_url,
             assert route is not None, "the demo volunteer signed up for the day: theirs"
             on_route = {s.request_id for s in route.stops}
             assert {r.id for r in demo_reqs + others} <= on_route
+            # the demo student's requests to one address: one stop, one parcel (issue #14)
+            assert len(demo_reqs) == 2 and len(route.doors) == 3
+            lead = stop_of(demo_reqs[0])
+            assert [s.request_id for s in lead.group] == [r.id for r in demo_reqs]
+            lead_id, parcel = lead.id, demo_reqs[0].code
             route_id = route.id
 
             page = phone()
@@ -150,19 +155,18 @@ def test_a_whole_demo_route_runs_offline_on_a_phone_and_syncs_once(database_url,
                 "#offline-scan-code-error")
             # the camera: the library loads from the cache, reads the QR, brings its stop forward
             page.click("#offline-scan-start")
-            page.wait_for_selector(f"[data-offline-found]:has-text('Bưu kiện {scanned.code}')",
+            page.wait_for_selector(f"[data-offline-found]:has-text('Bưu kiện {parcel}')",
                                    timeout=60000)
-            assert page.evaluate("document.activeElement.id") == f"code-{stop_id(scanned)}"
-            page.keyboard.type(scanned.handover_code)
+            assert page.evaluate("document.activeElement.id") == f"code-{lead_id}"
+            page.keyboard.type(demo_reqs[0].handover_code)  # read from her first request's page
             page.keyboard.press("Enter")
-            for req in demo_reqs[1:] + [teo]:  # every other stop but one: the typed code
-                hand_over(req, req.handover_code)
+            hand_over(teo, teo.handover_code)  # the typed code
             ut_stop = stop_id(ut)
             page.click(f"[data-offline-stop='{ut_stop}'] summary")
             page.fill(f"#reason-{ut_stop}", "Chuyển nhà, không liên lạc được")
             page.check(f"#then-stock-{ut_stop}")
             page.click(f"[data-offline-stop='{ut_stop}'] [data-offline-missed] button")
-            handled = len(demo_reqs) + 2
+            handled = 3  # one action per stop
             page.wait_for_selector(f"#offline[data-waiting='{handled}']", state="attached")
             assert "món đồ về kho (trên máy này, chờ đồng bộ)" in page.inner_text(
                 f"[data-offline-stop='{ut_stop}']")

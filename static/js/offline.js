@@ -269,7 +269,7 @@
     var tried = state.attempts[stop.id] || 0;
     if (tried >= MAX_ATTEMPTS) { showError(form, msg("locked")); return; }
     sha256(stop.salt + code).then(function (hash) {
-      if (hash !== stop.hash) {
+      if ((stop.hashes || [stop.hash]).indexOf(hash) < 0) {  // any request's code of the stop
         state.attempts[stop.id] = tried + 1;
         return saveRoute().then(function () {
           showError(form, tried + 1 >= MAX_ATTEMPTS ? msg("locked")
@@ -316,9 +316,12 @@
     if (!code) { showError(form, msg("bad-parcel")); return; }
     var stops = state.bundle ? state.bundle.stops : [];
     var stop = null;
-    for (var i = 0; i < stops.length; i++) if (stops[i].code === code) stop = stops[i];
+    for (var i = 0; i < stops.length; i++) {  // the stop's code, or any of its requests'
+      if ((stops[i].codes || [stops[i].code]).indexOf(code) >= 0) stop = stops[i];
+    }
     if (!stop) { showError(form, msg("not-on-route", { code: code })); return; }
     showError(form, "");
+    code = stop.code;  // as printed on the sheet
     input.value = code;
     var el = document.querySelector("[data-offline-stop='" + stop.id + "']");
     var item = document.getElementById("stop-" + stop.id);
