@@ -416,6 +416,45 @@ def test_pickup_list_hands_each_parcel_over_with_its_code_filled_in(client, logi
     assert "Giao cho Ngô Minh" not in html  # delivered: nothing left to hand over
 
 
+def test_one_hand_over_delivers_every_request_of_a_stop(client, login_as, hub, organizer,
+                                                       volunteer):
+    """Issue #14: a student's two requests to one address are one parcel: scanning either code
+    opens the stop under its printed code with both items, the student's code of either request
+    delivers both, and each request's timeline shows it."""
+    from tests.test_runs import again
+    hub.weekly_limit = 10
+    first = approved(hub, organizer, name="An", street="1 Lê Lợi")
+    second = again(hub, organizer, first)
+    runs.build_run(hub.id, organizer.id, today=TODAY)
+    login_as(user=volunteer)
+    page = client.get(f"/giao-hang/{hub.id}/quet?ma={second.code}").get_data(as_text=True)
+    assert f'value="{first.code}"' in page and "Vở kẻ ngang; Áo đồng phục (M)" in page
+    resp = client.post(f"/giao-hang/{hub.id}/quet/xac-nhan",
+                       data={"ma": first.code, "student_code": second.handover_code})
+    assert resp.status_code == 303
+    assert statuses(first)[-1][0] == statuses(second)[-1][0] == "delivered"
+    assert stop_of(first).outcome == stop_of(second).outcome == "delivered"
+    with pytest.raises(handover.HandoverError, match="đã được giao"):
+        handover.lookup(volunteer.id, hub.id, second.code)
+
+
+def test_a_stop_missed_goes_back_whole_and_a_cancelled_request_stays_out(hub, organizer,
+                                                                         volunteer):
+    from tests.test_runs import again
+    hub.weekly_limit = 10
+    first = approved(hub, organizer, name="An", street="1 Lê Lợi")
+    second = again(hub, organizer, first)
+    third = again(hub, organizer, first)
+    runs.build_run(hub.id, organizer.id, today=TODAY)
+    req_svc.cancel_request(first.user_id, first.id, today=TODAY)  # the student changed her mind
+    stop = handover.lookup(volunteer.id, hub.id, first.code)  # the printed code still opens it
+    assert stop.request_id == first.id and len(handover.open_members(stop)) == 2
+    handover.missed(volunteer.id, hub.id, first.code, "Đi vắng", to_stock=True)
+    assert statuses(second)[-1] == statuses(third)[-1] == ("cancelled", "Đi vắng")
+    assert stop_of(second).outcome == stop_of(third).outcome == "to_stock"
+    assert statuses(first)[-1][0] == "cancelled" and stop_of(first).outcome is None
+
+
 def test_start_route_and_ready_pickups_buttons(client, login_as, hub, organizer, volunteer):
     hand = in_run(hub, organizer, name="An")
     pickup = in_run(hub, organizer, "pickup", name="Minh")

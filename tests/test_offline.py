@@ -25,6 +25,7 @@ from app.models.base import utcnow
 from app.services import handover, runs
 from tests.factories import PASSWORD, make_hub, make_user
 from tests.test_handover import in_run, statuses, stop_of
+from tests.test_runs import SATURDAY, TODAY, again
 
 
 @pytest.fixture
@@ -146,7 +147,6 @@ def test_a_missed_stop_ends_the_same_whether_recorded_online_or_offline(hub, org
     alike: back in line for the next run (the items stay reserved), or cancelled with the items
     back to stock; the events, the stop's outcome, the stock and the next run are the same."""
     from tests.test_handover import available
-    from tests.test_runs import SATURDAY, TODAY
     route_id, reqs = started_route(hub, organizer, volunteer, ("An", "Bình", "Chi", "Dung"))
     online_next, offline_next, online_stock, offline_stock = reqs
     items = {r.id: r.lines[0].item_id for r in reqs}
@@ -192,6 +192,34 @@ def test_the_sheet_under_way_scans_parcels_on_the_phone(client, login_as, hub, o
     assert 'data-form="offline-scan-form"' in sheet and "vendor/html5-qrcode.min.js" in sheet
     assert '<form id="offline-scan-form"' in sheet and "data-scan-local" in sheet
     assert "js/scan.js" in sheet and "js/offline.js" in sheet
+
+
+def test_a_stop_of_two_requests_is_one_offline_stop_handed_over_at_once(hub, organizer,
+                                                                       volunteer):
+    """Issue #14 on the phone: the bundle holds one stop for a student's two requests to one
+    address (her code of either request checks), one synced hand-over delivers both, at the
+    phone's time, and a replay changes nothing."""
+    hub.weekly_limit = 10
+    first = in_run(hub, organizer, name="An", street="1 Lê Lợi")
+    second = again(hub, organizer, first)
+    runs.build_run(hub.id, organizer.id, today=TODAY)
+    route = _db.session.scalar(select(Route))
+    route.volunteer_id = volunteer.id
+    _db.session.commit()
+    handover.start_route(volunteer.id, route.id)
+    bundle = handover.offline_bundle(volunteer.id, route.id)
+    (stop,) = bundle["stops"]
+    assert stop["id"] == stop_of(first).id and stop["codes"] == [first.code, second.code]
+    assert sorted(stop["hashes"]) == sorted(handover.code_hash(stop["salt"], r.handover_code)
+                                            for r in (first, second))
+    at = utcnow()  # after setting off, before the sync
+    queue = [act(first, code=second.handover_code, at=at.isoformat() + "Z")]
+    assert [r.applied for r in handover.sync(volunteer.id, route.id, queue)] == [True]
+    for req in (first, second):
+        assert statuses(req)[-1][0] == "delivered" and stop_of(req).outcome_at == at
+    before = [counts(r) for r in (first, second)]
+    handover.sync(volunteer.id, route.id, queue)
+    assert [counts(r) for r in (first, second)] == before
 
 
 def test_delivered_meanwhile_by_another_volunteer_is_refused_with_when(hub, organizer,
