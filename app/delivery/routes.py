@@ -45,7 +45,7 @@ bp = Blueprint("delivery", __name__, url_prefix="/giao-hang")
 def _helpers():
     return {"status_labels": STATUS_LABELS, "method_labels": METHOD_LABELS,
             "address": runs.address, "items_text": runs.items_text,
-            "parcel_items": runs.parcel_items,
+            "parcel_items": runs.parcel_items, "open_members": handover.open_members,
             "flag_label": runs.flag_label, "parcel_qr": _parcel_qr, "ward_name": geo.ward_name,
             "post_tracking_url": _post_tracking_url, "place_label": geo.place_label}
 
