@@ -2,6 +2,7 @@
 import hashlib
 import os
 from functools import lru_cache
+from urllib.parse import quote
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_percent, get_locale
@@ -25,6 +26,7 @@ def register(app: Flask) -> None:
         percent=lambda share: format_percent(share, "#,##0.0%"),  # vi 62,5%, en 62.5%
     )
     app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["post_tracking_url"] = post_tracking_url
 
     @app.after_request
     def cache_versioned_static(response):
@@ -48,6 +50,11 @@ def register(app: Flask) -> None:
             "unread_notifications": unread,
             "is_htmx": request.headers.get("HX-Request") == "true",
         }
+
+
+def post_tracking_url(number: str) -> str:
+    """The post office's public tracking page of a parcel (config POST_TRACKING_URL)."""
+    return current_app.config["POST_TRACKING_URL"].format(number=quote(number, safe=""))
 
 
 def static_url(filename: str) -> str:

@@ -394,6 +394,11 @@ def test_post_labels_carry_the_senders_phone_and_full_address_and_tracking_links
                 data={"tracking_number": "eb 123456789vn"})
     html = client.get(f"/giao-hang/chuyen/{stop.run_id}/buu-dien").get_data(as_text=True)
     assert 'href="https://www.vnpost.vn/vi-vn/dinh-vi/buu-pham?key=EB123456789VN"' in html
+    student = _db.session.get(type(volunteer), req.user_id)
+    login_as(user=student)  # the student's timeline links the number too
+    page = client.get(f"/yeu-cau/{req.id}").get_data(as_text=True)
+    assert 'href="https://www.vnpost.vn/vi-vn/dinh-vi/buu-pham?key=EB123456789VN"' in page
+    login_as(user=volunteer)
     app.config["POST_TRACKING_URL"] = "https://post.example/track/{number}"
     html = client.get(f"/giao-hang/chuyen/{stop.run_id}/buu-dien").get_data(as_text=True)
     assert 'href="https://post.example/track/EB123456789VN"' in html

@@ -2,7 +2,6 @@
 the printables (pick list, route sheets, post-office dispatch with labels and CSV, pickup list),
 and the hand-over (scan page, confirm with the student's code, missed, post office)."""
 import os
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -47,12 +46,7 @@ def _helpers():
             "address": runs.address, "items_text": runs.items_text,
             "parcel_items": runs.parcel_items, "open_members": handover.open_members,
             "flag_label": runs.flag_label, "parcel_qr": _parcel_qr, "ward_name": geo.ward_name,
-            "post_tracking_url": _post_tracking_url, "place_label": geo.place_label}
-
-
-def _post_tracking_url(number: str) -> str:
-    """The post office's public tracking page of a parcel (config POST_TRACKING_URL)."""
-    return current_app.config["POST_TRACKING_URL"].format(number=quote(number, safe=""))
+            "place_label": geo.place_label}
 
 
 def _parcel_qr(req):
