@@ -88,6 +88,10 @@ class Config:
     ZNS_APP_ID = os.environ.get("ZNS_APP_ID", "")
     ZNS_OA_SECRET_KEY = os.environ.get("ZNS_OA_SECRET_KEY", "")  # signs Zalo's webhook
     PREFERRED_URL_SCHEME = "http"
+    # The post office's public tracking page of a parcel; {number} is the tracking number
+    # (Vietnam Post's "Định vị bưu gửi").
+    POST_TRACKING_URL = os.environ.get(
+        "POST_TRACKING_URL", "https://www.vnpost.vn/vi-vn/dinh-vi/buu-pham?key={number}")
 
 
 class ProductionConfig(Config):

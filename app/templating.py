@@ -2,6 +2,7 @@
 import hashlib
 import os
 from functools import lru_cache
+from urllib.parse import quote
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, format_datetime, format_percent, get_locale
@@ -31,6 +32,10 @@ def register(app: Flask) -> None:
     )
     app.jinja_env.globals.update(static_url=static_url, error_summary=error_summary,
                                   upload_lost=upload_lost, lost_upload_message=LOST_UPLOAD)
+
+
+    app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["post_tracking_url"] = post_tracking_url
 
     @app.after_request
     def cache_versioned_static(response):
@@ -69,6 +74,11 @@ def time_span(start, end) -> str:
     if day(start) == day(end):
         return f"{day(start)}, {hour(start)}–{hour(end)}"
     return f"{hour(start)} {day(start)} – {hour(end)} {day(end)}"
+
+
+def post_tracking_url(number: str) -> str:
+    """The post office's public tracking page of a parcel (config POST_TRACKING_URL)."""
+    return current_app.config["POST_TRACKING_URL"].format(number=quote(number, safe=""))
 
 
 def static_url(filename: str) -> str:

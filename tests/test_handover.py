@@ -377,6 +377,89 @@ def test_dispatch_page_records_tracking_numbers_and_results(client, login_as, hu
     assert statuses(req)[-1][0] == "delivered"
 
 
+def test_post_labels_carry_the_senders_phone_and_full_address_and_tracking_links(
+        client, login_as, app, organizer, volunteer, hub):
+    """Issue #14: a post label says who sends it and how to reach them (the hub's phone, its
+    ward and province), and a tracking number opens the post office's tracking page."""
+    hub.contact_phone = "0912345678"
+    _db.session.commit()
+    req = in_run(hub, organizer, "post")
+    stop = stop_of(req)
+    login_as(user=volunteer)
+    label = client.get(f"/giao-hang/chuyen/{stop.run_id}/buu-dien").get_data(as_text=True)
+    sender = label.split('class="label-from">')[1].split("</p>")[0]
+    assert "Phòng Đoàn, dãy A, Xã Tân Phước 1, Đồng Tháp" in sender
+    assert display_phone("0912345678") in sender
+    client.post(f"/giao-hang/buu-kien/{stop.id}/buu-gui",
+                data={"tracking_number": "eb 123456789vn"})
+    html = client.get(f"/giao-hang/chuyen/{stop.run_id}/buu-dien").get_data(as_text=True)
+    assert 'href="https://www.vnpost.vn/vi-vn/dinh-vi/buu-pham?key=EB123456789VN"' in html
+    student = _db.session.get(type(volunteer), req.user_id)
+    login_as(user=student)  # the student's timeline links the number too
+    page = client.get(f"/yeu-cau/{req.id}").get_data(as_text=True)
+    assert 'href="https://www.vnpost.vn/vi-vn/dinh-vi/buu-pham?key=EB123456789VN"' in page
+    login_as(user=volunteer)
+    app.config["POST_TRACKING_URL"] = "https://post.example/track/{number}"
+    html = client.get(f"/giao-hang/chuyen/{stop.run_id}/buu-dien").get_data(as_text=True)
+    assert 'href="https://post.example/track/EB123456789VN"' in html
+
+
+def test_pickup_list_hands_each_parcel_over_with_its_code_filled_in(client, login_as, hub,
+                                                                   organizer, volunteer):
+    """Issue #14: "hand over" on a pickup row opens the scan page on that parcel, ready for the
+    student's 4-digit code; the label says plainly what to type."""
+    minh = in_run(hub, organizer, "pickup", name="Ngô Minh")
+    run_id = stop_of(minh).run_id
+    login_as(user=volunteer)
+    html = client.get(f"/giao-hang/chuyen/{run_id}/nhan-tai-diem-phat").get_data(as_text=True)
+    href = re.search(r'href="([^"]+)">Giao cho Ngô Minh<', html).group(1).replace("&amp;", "&")
+    scan = client.get(href).get_data(as_text=True)
+    assert f'name="ma" type="hidden" value="{minh.code}"' in scan
+    assert "Mã 4 số bạn nhận đọc cho bạn" in scan and "Xác nhận đã giao" in scan
+    handover.confirm(volunteer.id, hub.id, minh.code, minh.handover_code)
+    html = client.get(f"/giao-hang/chuyen/{run_id}/nhan-tai-diem-phat").get_data(as_text=True)
+    assert "Giao cho Ngô Minh" not in html  # delivered: nothing left to hand over
+
+
+def test_one_hand_over_delivers_every_request_of_a_stop(client, login_as, hub, organizer,
+                                                       volunteer):
+    """Issue #14: a student's two requests to one address are one parcel: scanning either code
+    opens the stop under its printed code with both items, the student's code of either request
+    delivers both, and each request's timeline shows it."""
+    from tests.test_runs import again
+    hub.weekly_limit = 10
+    first = approved(hub, organizer, name="An", street="1 Lê Lợi")
+    second = again(hub, organizer, first)
+    runs.build_run(hub.id, organizer.id, today=TODAY)
+    login_as(user=volunteer)
+    page = client.get(f"/giao-hang/{hub.id}/quet?ma={second.code}").get_data(as_text=True)
+    assert f'value="{first.code}"' in page and "Vở kẻ ngang; Áo đồng phục (M)" in page
+    resp = client.post(f"/giao-hang/{hub.id}/quet/xac-nhan",
+                       data={"ma": first.code, "student_code": second.handover_code})
+    assert resp.status_code == 303
+    assert statuses(first)[-1][0] == statuses(second)[-1][0] == "delivered"
+    assert stop_of(first).outcome == stop_of(second).outcome == "delivered"
+    with pytest.raises(handover.HandoverError, match="đã được giao"):
+        handover.lookup(volunteer.id, hub.id, second.code)
+
+
+def test_a_stop_missed_goes_back_whole_and_a_cancelled_request_stays_out(hub, organizer,
+                                                                         volunteer):
+    from tests.test_runs import again
+    hub.weekly_limit = 10
+    first = approved(hub, organizer, name="An", street="1 Lê Lợi")
+    second = again(hub, organizer, first)
+    third = again(hub, organizer, first)
+    runs.build_run(hub.id, organizer.id, today=TODAY)
+    req_svc.cancel_request(first.user_id, first.id, today=TODAY)  # the student changed her mind
+    stop = handover.lookup(volunteer.id, hub.id, first.code)  # the printed code still opens it
+    assert stop.request_id == first.id and len(handover.open_members(stop)) == 2
+    handover.missed(volunteer.id, hub.id, first.code, "Đi vắng", to_stock=True)
+    assert statuses(second)[-1] == statuses(third)[-1] == ("cancelled", "Đi vắng")
+    assert stop_of(second).outcome == stop_of(third).outcome == "to_stock"
+    assert statuses(first)[-1][0] == "cancelled" and stop_of(first).outcome is None
+
+
 def test_start_route_and_ready_pickups_buttons(client, login_as, hub, organizer, volunteer):
     hand = in_run(hub, organizer, name="An")
     pickup = in_run(hub, organizer, "pickup", name="Minh")

@@ -13,11 +13,19 @@ from flask_babel import format_datetime
 from sqlalchemy import func, select
 
 from app.extensions import db as _db
-from app.models import ItemRequest, Notification, OfflineAction, RequestEvent, Route
+from app.models import (
+    ItemRequest,
+    Notification,
+    OfflineAction,
+    RequestEvent,
+    Route,
+    RunStop,
+)
 from app.models.base import utcnow
-from app.services import handover
+from app.services import handover, runs
 from tests.factories import PASSWORD, make_hub, make_user
 from tests.test_handover import in_run, statuses, stop_of
+from tests.test_runs import SATURDAY, TODAY, again
 
 
 @pytest.fixture
@@ -131,6 +139,87 @@ def test_a_queue_is_applied_once_in_order_and_a_replay_changes_nothing(hub, orga
     assert [r.as_json() for r in again] == [r.as_json() for r in results]
     assert [counts(r) for r in (an, binh, chi)] == before
     assert _db.session.get(ItemRequest, chi.id).status == "approved"  # back for the next run
+
+
+def test_a_missed_stop_ends_the_same_whether_recorded_online_or_offline(hub, organizer,
+                                                                       volunteer):
+    """The volunteer chooses what follows a missed delivery at the scan page and on the phone
+    alike: back in line for the next run (the items stay reserved), or cancelled with the items
+    back to stock; the events, the stop's outcome, the stock and the next run are the same."""
+    from tests.test_handover import available
+    route_id, reqs = started_route(hub, organizer, volunteer, ("An", "Bình", "Chi", "Dung"))
+    online_next, offline_next, online_stock, offline_stock = reqs
+    items = {r.id: r.lines[0].item_id for r in reqs}
+    handover.missed(volunteer.id, hub.id, online_next.code, "Đi vắng", to_stock=False)
+    handover.missed(volunteer.id, hub.id, online_stock.code, "Đi vắng", to_stock=True)
+    results = handover.sync(volunteer.id, route_id, [
+        act(offline_next, "missed", reason="Đi vắng", to_stock=False),
+        act(offline_stock, "missed", reason="Đi vắng", to_stock=True)])
+    assert all(r.applied for r in results)
+    for online, offline in ((online_next, offline_next), (online_stock, offline_stock)):
+        assert statuses(online)[-2:] == statuses(offline)[-2:]
+        assert stop_of(online).outcome == stop_of(offline).outcome
+        assert available(items[online.id]) == available(items[offline.id])
+    assert statuses(offline_stock)[-1] == ("cancelled", "Đi vắng")
+    assert stop_of(offline_stock).outcome == "to_stock" and available(items[offline_stock.id]) == 1
+    assert statuses(offline_next)[-1] == ("missed", "Đi vắng")
+    assert stop_of(offline_next).outcome == "missed" and available(items[offline_next.id]) == 0
+    next_run = runs.build_run(hub.id, organizer.id, SATURDAY + timedelta(days=7), TODAY).run_id
+    _db.session.expire_all()
+    again = set(_db.session.scalars(select(RunStop.request_id).where(RunStop.run_id == next_run)))
+    assert again == {online_next.id, offline_next.id}
+
+
+def test_the_phones_missed_form_offers_the_same_choice_as_the_scan_page(client, login_as, hub,
+                                                                       organizer, volunteer):
+    route_id, (an, _, _) = started_route(hub, organizer, volunteer)
+    handover.missed(volunteer.id, hub.id, an.code, "Đi vắng", to_stock=True)
+    login_as(user=volunteer)
+    sheet = client.get(f"/giao-hang/tuyen/{route_id}").get_data(as_text=True)
+    form = sheet.split("data-offline-missed ")[1].split("</form>")[0]
+    assert "Sau đó" in form and '<input checked id="then-next-' in form
+    assert "Giao lại ở chuyến sau" in form and "Hủy yêu cầu, trả món đồ về kho" in form
+    assert "Đã hủy yêu cầu, món đồ về kho." in sheet  # what became of An's parcel
+
+
+def test_the_sheet_under_way_scans_parcels_on_the_phone(client, login_as, hub, organizer,
+                                                     volunteer):
+    """The camera scanner on the sheet feeds the phone's check (a form that the page handles,
+    data-scan-local), and its library is named for offline.js to store with the sheet."""
+    route_id, _ = started_route(hub, organizer, volunteer)
+    login_as(user=volunteer)
+    sheet = client.get(f"/giao-hang/tuyen/{route_id}").get_data(as_text=True)
+    assert 'data-form="offline-scan-form"' in sheet and "vendor/html5-qrcode.min.js" in sheet
+    assert '<form id="offline-scan-form"' in sheet and "data-scan-local" in sheet
+    assert "js/scan.js" in sheet and "js/offline.js" in sheet
+
+
+def test_a_stop_of_two_requests_is_one_offline_stop_handed_over_at_once(hub, organizer,
+                                                                       volunteer):
+    """Issue #14 on the phone: the bundle holds one stop for a student's two requests to one
+    address (her code of either request checks), one synced hand-over delivers both, at the
+    phone's time, and a replay changes nothing."""
+    hub.weekly_limit = 10
+    first = in_run(hub, organizer, name="An", street="1 Lê Lợi")
+    second = again(hub, organizer, first)
+    runs.build_run(hub.id, organizer.id, today=TODAY)
+    route = _db.session.scalar(select(Route))
+    route.volunteer_id = volunteer.id
+    _db.session.commit()
+    handover.start_route(volunteer.id, route.id)
+    bundle = handover.offline_bundle(volunteer.id, route.id)
+    (stop,) = bundle["stops"]
+    assert stop["id"] == stop_of(first).id and stop["codes"] == [first.code, second.code]
+    assert sorted(stop["hashes"]) == sorted(handover.code_hash(stop["salt"], r.handover_code)
+                                            for r in (first, second))
+    at = utcnow()  # after setting off, before the sync
+    queue = [act(first, code=second.handover_code, at=at.isoformat() + "Z")]
+    assert [r.applied for r in handover.sync(volunteer.id, route.id, queue)] == [True]
+    for req in (first, second):
+        assert statuses(req)[-1][0] == "delivered" and stop_of(req).outcome_at == at
+    before = [counts(r) for r in (first, second)]
+    handover.sync(volunteer.id, route.id, queue)
+    assert [counts(r) for r in (first, second)] == before
 
 
 def test_delivered_meanwhile_by_another_volunteer_is_refused_with_when(hub, organizer,
@@ -386,7 +475,7 @@ def test_phone_runs_a_route_with_the_network_off_and_syncs_once(database_url, db
         page.reload()  # no network: the sheet comes from the phone
         page.wait_for_selector("#offline[data-waiting='4']", state="attached")
         sheet = page.inner_text(".stops")
-        assert "Nhà đóng cửa (trên máy này, chờ đồng bộ)" in sheet
+        assert "Nhà đóng cửa; giao lại ở chuyến sau (trên máy này, chờ đồng bộ)" in sheet
         assert sheet.count("(trên máy này, chờ đồng bộ)") == 4
         # from the phone's copy: not the server's sheet, which now shows Dung's parcel delivered
         dung_li = page.locator("li.stop", has=page.locator(

@@ -17,6 +17,7 @@ from app.models import (
 from app.services import geo, runs
 from app.services import requests as req_svc
 from app.services.formatting import next_weekday
+from app.services.handover import latest_stop
 from app.services.requests import Delivery
 from tests.factories import (
     DONG_THAP,
@@ -218,6 +219,52 @@ def test_a_new_stop_joins_its_route_in_street_order(hub, organizer):
     approved(hub, organizer, name="Bình", street="5 Lê Lợi")
     runs.build_run(hub.id, organizer.id, today=TODAY)
     assert route_stops(result.run_id) == [["An", "Bình", "Chi"]]
+
+
+def again(hub, organizer, first, street=None, item=None):
+    """Another request of `first`'s student (to the same address unless `street`), approved."""
+    item = item or make_item(hub, title="Áo đồng phục", category="quan-ao", size="M")
+    d = Delivery("volunteer", first.recipient_name, first.phone, DONG_THAP, first.ward_code,
+                 street or first.street, True)
+    req = req_svc.submit_request(first.user_id, hub.id, [item.id], d, today=TODAY)
+    req_svc.change_status(organizer.id, req.id, "approved", today=TODAY)
+    return req
+
+
+def doors(run_id) -> list[list[list[int]]]:
+    """Per route, per stop (lead first), the request ids of its parcel."""
+    _db.session.expire_all()
+    routes = _db.session.scalars(select(Route).where(Route.run_id == run_id)
+                                 .order_by(Route.number)).all()
+    return [[[s.request_id for s in stop.group] for stop in r.doors] for r in routes]
+
+
+def test_a_students_requests_to_one_address_are_one_stop_one_parcel(hub, organizer):
+    """Issue #14: one door, one parcel, one code (the first request's); another address of the
+    same student is another stop; the route's size counts doors; building again packs a new
+    request into its student's stop while the route has not set off, and never after."""
+    hub.stops_per_route, hub.weekly_limit = 2, 10
+    an = approved(hub, organizer, name="An", street="1 Lê Lợi")
+    an2 = again(hub, organizer, an, street=" 1  lê lợi ")  # typed a little differently
+    binh = approved(hub, organizer, name="Bình", street="3 Lê Lợi")
+    an_school = again(hub, organizer, an, street="Trường THCS Tân Phước")
+    result = runs.build_run(hub.id, organizer.id, today=TODAY)
+    assert result.added == 4
+    assert doors(result.run_id) == [[[an.id, an2.id], [binh.id]], [[an_school.id]]]
+    run = _db.session.get(DeliveryRun, result.run_id)
+    assert sorted(runs.route_sizes(run).values()) == [1, 2]
+    lead, follower = latest_stop(an.id), latest_stop(an2.id)
+    assert follower.position == lead.position and follower.lead_id == lead.id
+    an3 = again(hub, organizer, an)
+    runs.build_run(hub.id, organizer.id, today=TODAY)
+    assert doors(result.run_id)[0] == [[an.id, an2.id, an3.id], [binh.id]]
+    _, sections = runs.pick_list(run)
+    assert [s.parcels for s in sections] == [2, 1]  # parcels, not requests
+    _db.session.execute(update(Route).values(started_at=datetime(2031, 1, 4, 1)))
+    _db.session.commit()
+    an4 = again(hub, organizer, an)
+    runs.build_run(hub.id, organizer.id, today=TODAY)
+    assert doors(result.run_id)[2] == [[an4.id]]  # set off: a stop of a new route
 
 
 def test_a_route_that_set_off_takes_no_new_stops(hub, organizer):

@@ -52,7 +52,7 @@ _STUDENT_CODE = {"inputmode": "numeric", "autocomplete": "off", "maxlength": "4"
 
 class ConfirmForm(ShowsErrors, BaseForm):
     ma = HiddenField()
-    student_code = StringField(_l("Mã xác nhận bạn nhận đọc cho bạn (4 chữ số)"),
+    student_code = StringField(_l("Mã 4 số bạn nhận đọc cho bạn"),
                                validators=[InputRequired(_l("Vui lòng nhập mã xác nhận."))],
                                render_kw=_STUDENT_CODE)
 

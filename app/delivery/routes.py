@@ -44,7 +44,9 @@ bp = Blueprint("delivery", __name__, url_prefix="/giao-hang")
 def _helpers():
     return {"status_labels": STATUS_LABELS, "method_labels": METHOD_LABELS,
             "address": runs.address, "items_text": runs.items_text,
-            "flag_label": runs.flag_label, "parcel_qr": _parcel_qr, "ward_name": geo.ward_name}
+            "parcel_items": runs.parcel_items, "open_members": handover.open_members,
+            "flag_label": runs.flag_label, "parcel_qr": _parcel_qr, "ward_name": geo.ward_name,
+            "place_label": geo.place_label}
 
 
 def _parcel_qr(req):
@@ -132,7 +134,7 @@ def route_sheet(route_id: int):
     route = db.get_or_404(Route, route_id)
     _run(route.run_id)
     return render_template("delivery/route.html", route=route, run=route.run,
-                           offline=_keeps_offline(route.id),
+                           offline=_keeps_offline(route.id), missed_form=MissedForm(formdata=None),
                            max_attempts=handover.MAX_CODE_ATTEMPTS)
 
 

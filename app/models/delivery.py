@@ -1,8 +1,13 @@
 """The weekly delivery run of a hub: routes for the volunteers, the post-office dispatch, the
 pickup list, and the requests that could not be placed (flagged, with the reason).
 
-One run per hub and delivery date (UNIQUE), one stop per request in a run (UNIQUE): building
-again, or twice at once, adds what is new and duplicates nothing.
+One run per hub and delivery date (UNIQUE), one RunStop row per request in a run (UNIQUE):
+building again, or twice at once, adds what is new and duplicates nothing.
+
+A stop of a route is one door: a student's several requests to the same address are one parcel
+(issue #14). Its first request's row leads (`lead_id` None: its code and QR are the parcel's,
+its position the stop's); the others' rows point to it (`lead_id`) and keep their own outcome,
+so that each request's timeline, the pick list and the next run stay per request.
 """
 from datetime import date, datetime
 
@@ -57,6 +62,11 @@ class Route(db.Model):
     stops: Mapped[list["RunStop"]] = relationship(
         back_populates="route", order_by="RunStop.position")
 
+    @property
+    def doors(self) -> list["RunStop"]:
+        """The route's stops as the volunteer meets them: one per parcel (the lead rows)."""
+        return [s for s in self.stops if s.lead_id is None]
+
 
 class RunStop(db.Model):
     __tablename__ = "run_stops"
@@ -79,11 +89,24 @@ class RunStop(db.Model):
     outcome_note: Mapped[str | None] = mapped_column(String(255))
     outcome_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     outcome_at: Mapped[datetime | None]
+    # The stop this request's parcel is packed into (same student, same address, same route);
+    # None: this row is a stop of its own (or leads its followers).
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("run_stops.id", ondelete="SET NULL"), index=True)
 
     run: Mapped[DeliveryRun] = relationship(back_populates="stops")
+    lead: Mapped["RunStop | None"] = relationship(remote_side=[id], back_populates="followers")
+    followers: Mapped[list["RunStop"]] = relationship(back_populates="lead",
+                                                      order_by="RunStop.id")
     route: Mapped[Route | None] = relationship(back_populates="stops")
     request = relationship("ItemRequest", lazy="joined")
     outcome_by = relationship("User")
+
+    @property
+    def group(self) -> list["RunStop"]:
+        """The rows of this stop's parcel: its lead first, then the requests packed with it."""
+        lead = self.lead or self
+        return [lead, *lead.followers]
 
 
 class OfflineAction(db.Model):

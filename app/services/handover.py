@@ -69,14 +69,28 @@ def latest_stop(request_id: int) -> RunStop | None:
         .order_by(DeliveryRun.date.desc()).limit(1))
 
 
+def open_members(stop: RunStop) -> list[RunStop]:
+    """The rows of a stop's parcel still to hand over (a request cancelled meanwhile is not)."""
+    return [s for s in stop.group if s.outcome is None and s.request.is_open]
+
+
+def _lock(request_ids) -> None:
+    """Lock the requests' rows, in id order (two volunteers on one parcel wait for each other,
+    never in a circle), then read everything again."""
+    db.session.execute(select(ItemRequest.id).where(ItemRequest.id.in_(sorted(request_ids)))
+                       .order_by(ItemRequest.id).with_for_update())
+    db.session.expire_all()
+
+
 def _parcel(hub_id: int, text: str, lock: bool = False) -> RunStop:
     """The stop a volunteer of the hub may hand over for this code, or HandoverError saying why
-    not. With `lock` the request row is locked first (two volunteers on one parcel)."""
+    not. A stop of several requests (one student, one address) answers to any of their codes
+    with its lead row while any of them is still to hand over. With `lock` the requests' rows
+    are locked first (two volunteers on one parcel)."""
     code = parse_code(text)
     if not code:
         raise HandoverError(_l("Mã bưu kiện gồm 6 chữ và số, ví dụ 0D-4K7P."))
-    query = select(ItemRequest.id).where(ItemRequest.code == code)
-    request_id = db.session.scalar(query.with_for_update() if lock else query)
+    request_id = db.session.scalar(select(ItemRequest.id).where(ItemRequest.code == code))
     req = db.session.get(ItemRequest, request_id) if request_id else None
     if req is None:
         raise HandoverError(_l("Không tìm thấy bưu kiện mã %(code)s.", code=code))
@@ -85,6 +99,12 @@ def _parcel(hub_id: int, text: str, lock: bool = False) -> RunStop:
                                "đừng giao, hãy để riêng và báo cho Đoàn.",
                                code=code, hub=req.hub.name))
     stop = latest_stop(req.id)
+    if lock:
+        _lock({s.request_id for s in stop.group} if stop else {req.id})
+        req, stop = db.session.get(ItemRequest, request_id), latest_stop(request_id)
+    if stop is not None and stop.kind == "route" and len(stop.group) > 1 \
+            and open_members(stop):
+        return stop.group[0]
     if req.status == "delivered":
         at = stop.outcome_at if stop and stop.outcome == "delivered" else req.events[-1].created_at
         raise HandoverError(_l("Bưu kiện %(code)s đã được giao lúc %(at)s: không giao lần nữa.",
@@ -125,16 +145,19 @@ def _student_code(text: str | None) -> str:
 
 def _hand_over(stop: RunStop, actor_id: int, student_code: str, today: date | None,
                at: datetime | None = None) -> HandoverError | None:
-    """The rules of a hand-over, inside the caller's transaction (the request row locked): the
-    right code delivers (at `at`, default now); a wrong one is counted and its error returned, for
-    the caller to raise once the count is committed."""
+    """The rules of a hand-over, inside the caller's transaction (the request rows locked): the
+    right code (of any request of the stop: they are one student's) delivers the stop's parcel,
+    every request in it (at `at`, default now); a wrong one is counted and its error returned,
+    for the caller to raise once the count is committed."""
     if stop.code_attempts >= MAX_CODE_ATTEMPTS:
         raise HandoverError(_l("Đã nhập sai mã xác nhận %(n)s lần: không thể xác nhận bưu kiện "
                                "này nữa. Hãy ghi “giao chưa thành công” và báo cho Đoàn.",
                                n=MAX_CODE_ATTEMPTS), "student_code")
-    if hmac.compare_digest(student_code, stop.request.handover_code):
-        requests.advance(stop.request, "delivered", actor_id, today=today, at=at)
-        _close(stop, "delivered", actor_id, at=at)
+    members = open_members(stop)
+    if any(hmac.compare_digest(student_code, m.request.handover_code) for m in members):
+        for member in members:  # one parcel: each of its requests is delivered
+            requests.advance(member.request, "delivered", actor_id, today=today, at=at)
+            _close(member, "delivered", actor_id, at=at)
         return None
     stop.code_attempts += 1  # kept: the transaction commits
     left = MAX_CODE_ATTEMPTS - stop.code_attempts
@@ -170,8 +193,9 @@ def _reason(text: str | None) -> str:
 
 def _miss(stop: RunStop, actor_id: int, reason: str, to_stock: bool, today: date | None,
           at: datetime | None = None) -> None:
-    requests.record_missed(stop.request, reason, actor_id, to_stock, today, at)
-    _close(stop, "to_stock" if to_stock else "missed", actor_id, reason, at)
+    for member in open_members(stop):  # one parcel: each of its requests, the same way
+        requests.record_missed(member.request, reason, actor_id, to_stock, today, at)
+        _close(member, "to_stock" if to_stock else "missed", actor_id, reason, at)
 
 
 def missed(actor_id: int, hub_id: int, code: str, reason: str, to_stock: bool = False,
@@ -339,11 +363,13 @@ def offline_bundle(actor_id: int, route_id: int, now: datetime | None = None) ->
             or route_finished(route):
         return None
     stops = []
-    for stop in route.stops:
-        salt = _salt(stop, started)
+    for stop in route.doors:  # one per parcel; any code of its requests hands it over
+        salt, members = _salt(stop, started), open_members(stop)
+        hashes = [code_hash(salt, m.request.handover_code) for m in members or [stop]]
         stops.append({"id": stop.id, "position": stop.position, "code": stop.request.code,
-                      "state": _stop_state(stop), "salt": salt,
-                      "hash": code_hash(salt, stop.request.handover_code)})
+                      "state": "open" if members else _stop_state(stop), "salt": salt,
+                      "codes": [m.request.code for m in stop.group],
+                      "hash": hashes[0], "hashes": hashes})
     return {"route": route.id, "number": route.number,
             "started_at": started.isoformat() + "Z",
             "expires_at": (started + timedelta(hours=OFFLINE_HOURS)).isoformat() + "Z",
@@ -431,7 +457,7 @@ def _sync_one(actor_id: int, route_id: int, raw, now: datetime | None,
             if (done := _done(key)) is not None:  # a twin sync got here first (SQLite)
                 return _same_key(done, actor_id, route_id)
             locked = _parcel(hub_id, code, lock=True)
-            if locked.id != stop_id:
+            if locked.id != (stop.lead_id or stop_id):
                 raise HandoverError(_l("Bưu kiện %(code)s đã chuyển sang chuyến khác.",
                                        code=code), None)
             wrong = None

@@ -9,9 +9,11 @@ A run is built for one delivery date from the requests approved before that date
   the run as "flagged" with the reason: never silently dropped.
 
 Building again adds what was approved since and duplicates nothing: one run per hub and date and
-one stop per request in a run (both UNIQUE). Two builds at once queue on SQLite's write lock (the
-write transaction begins IMMEDIATE) and on PostgreSQL on the run row (FOR UPDATE); a run inserted
-by the other build a moment earlier surfaces as an IntegrityError and is then used as is.
+one row per request in a run (both UNIQUE). A student's requests to one address are one stop of a
+route, one parcel (models.delivery: the first request's row leads, the others follow it).
+Two builds at once queue on SQLite's write lock (the write transaction begins IMMEDIATE) and on
+PostgreSQL on the run row (FOR UPDATE); a run inserted by the other build a moment earlier
+surfaces as an IntegrityError and is then used as is.
 """
 import csv
 import io
@@ -168,6 +170,7 @@ def _waiting(hub_id: int, day: date, today: date):
     return db.session.execute(
         select(ItemRequest.id, ItemRequest.method, ItemRequest.ward_code, ItemRequest.province_code,
                ItemRequest.street, ItemRequest.phone, ItemRequest.recipient_name,
+               ItemRequest.user_id,
                _approved_at().label("approved_at"))
         .where(ItemRequest.hub_id == hub_id, ItemRequest.status == "approved", ~in_run)
         .order_by(ItemRequest.id)
@@ -211,50 +214,88 @@ def _stop(run: DeliveryRun, row, kind: str, position: int, route_id: int | None 
             "position": position, "flag_reason": flag, "code_attempts": 0}
 
 
-def _place_on_routes(run: DeliveryRun, cap: int, rows: list) -> tuple[list[dict], list[int]]:
-    """Stops for volunteer deliveries: into routes of their ward that have not set off and have
-    room, the rest into new routes; then each touched route is put back in street order."""
-    counts = dict(db.session.execute(
-        select(RunStop.route_id, func.count()).where(RunStop.run_id == run.id,
-                                                     RunStop.route_id.is_not(None))
-        .group_by(RunStop.route_id)).all())
-    open_routes = defaultdict(list)
+def door(req) -> tuple:
+    """What makes requests one stop: the same student at the same address (issue #14)."""
+    return req.user_id, req.ward_code, " ".join(fold(req.street or "").split())
+
+
+def _place_on_routes(run: DeliveryRun, cap: int, rows: list
+                     ) -> tuple[list[dict], list[tuple[int, int]], list[int]]:
+    """Stops for volunteer deliveries: a student's requests to one address are one stop (the
+    first leads, the others follow it; a new one joins its student's stop on a route that has
+    not set off); stops go into routes of their ward that have not set off and have room, the
+    rest into new routes; then each touched route is put back in street order.
+    Returns the stops to insert, the (lead request id, follower request id) links and the
+    touched routes."""
+    counts = route_sizes(run)
+    open_routes, waiting_doors = defaultdict(list), {}
     for route in run.routes:
         if route.started_at is None:
             open_routes[route.ward_code].append(route)
+            waiting_doors.update({door(stop.request): stop for stop in route.doors})
     number = max((r.number for r in run.routes), default=0)
     rows = sorted(rows, key=lambda r: (place_key(r.ward_code), r.ward_code,
                                        street_key(r.street), fold(r.recipient_name), r.id))
-    placed, touched = [], []
-    for ward, group in groupby(rows, key=lambda r: r.ward_code):
+    doors, index, links, stops, touched = [], {}, [], [], []
+    for row in rows:
+        key = door(row)
+        if key in waiting_doors:  # their stop is on a route not set off yet: packed with it
+            lead = waiting_doors[key]
+            stops.append(_stop(run, row, "route", lead.position, lead.route_id))
+            links.append((lead.request_id, row.id))
+            touched.append(lead.route_id)
+        elif key in index:
+            doors[index[key]].append(row)
+        else:
+            index[key] = len(doors)
+            doors.append([row])
+    placed = []
+    for ward, group in groupby(doors, key=lambda d: d[0].ward_code):
         group = list(group)
         for route in open_routes[ward]:
             room = cap - counts.get(route.id, 0)
             if room > 0 and group:
-                placed += [(route, counts.get(route.id, 0) + k, row)
-                           for k, row in enumerate(group[:room], 1)]
+                placed += [(route, counts.get(route.id, 0) + k, rows)
+                           for k, rows in enumerate(group[:room], 1)]
                 group = group[room:]
                 touched.append(route.id)
         for chunk in split_evenly(group, cap):
             number += 1
             route = Route(run=run, number=number, ward_code=ward)
             db.session.add(route)
-            placed += [(route, k, row) for k, row in enumerate(chunk, 1)]
+            placed += [(route, k, rows) for k, rows in enumerate(chunk, 1)]
     db.session.flush()  # new routes get their ids
-    stops = [_stop(run, row, "route", pos, route.id) for route, pos, row in placed]
-    return stops, touched
+    for route, pos, rows in placed:
+        stops += [_stop(run, row, "route", pos, route.id) for row in rows]
+        links += [(rows[0].id, row.id) for row in rows[1:]]
+    return stops, links, touched
+
+
+def _link(run: DeliveryRun, links: list[tuple[int, int]]) -> None:
+    """Point the followers' rows to their stop's lead row."""
+    if not links:
+        return
+    ids = dict(db.session.execute(select(RunStop.request_id, RunStop.id)
+                                  .where(RunStop.run_id == run.id)).all())
+    db.session.execute(update(RunStop), [{"id": ids[follower], "lead_id": ids[lead]}
+                                         for lead, follower in links])
 
 
 def _renumber(route_ids: list[int]) -> None:
-    """Street order again in routes that received new stops."""
+    """Street order again in routes that received new stops (a follower at its lead's place)."""
     rows = db.session.execute(
-        select(RunStop.id, RunStop.route_id, ItemRequest.street, ItemRequest.recipient_name)
+        select(RunStop.id, RunStop.route_id, RunStop.lead_id, ItemRequest.street,
+               ItemRequest.recipient_name)
         .join(ItemRequest, RunStop.request_id == ItemRequest.id)
-        .where(RunStop.route_id.in_(route_ids))).all()
-    rows.sort(key=lambda r: (r.route_id, street_key(r.street), fold(r.recipient_name), r.id))
+        .where(RunStop.route_id.in_(set(route_ids)))).all()
+    leads = sorted((r for r in rows if r.lead_id is None),
+                   key=lambda r: (r.route_id, street_key(r.street), fold(r.recipient_name), r.id))
     changes = [{"id": r.id, "position": k}
-               for _, group in groupby(rows, key=lambda r: r.route_id)
+               for _, group in groupby(leads, key=lambda r: r.route_id)
                for k, r in enumerate(group, 1)]
+    place = {c["id"]: c["position"] for c in changes}
+    changes += [{"id": r.id, "position": place[r.lead_id]} for r in rows
+                if r.lead_id is not None and r.lead_id in place]
     if changes:
         db.session.execute(update(RunStop), changes)
 
@@ -291,7 +332,7 @@ def _place(run: DeliveryRun, hub: Hub, rows: list) -> int:
             hand.append(row)
         else:
             others.append((row.method, row, None))
-    stops, touched = _place_on_routes(run, max(hub.stops_per_route, 1), hand)
+    stops, links, touched = _place_on_routes(run, max(hub.stops_per_route, 1), hand)
     last = _next_positions(run)
     others.sort(key=lambda o: (o[0], place_key(o[1].ward_code, o[1].province_code),
                                street_key(o[1].street), fold(o[1].recipient_name), o[1].id))
@@ -300,6 +341,7 @@ def _place(run: DeliveryRun, hub: Hub, rows: list) -> int:
                   for k, (_, row, flag) in enumerate(group, 1)]
     if stops:
         db.session.execute(insert(RunStop), stops)
+    _link(run, links)
     _renumber(touched)
     return len(stops)
 
@@ -362,9 +404,11 @@ def stops_of(run: DeliveryRun, kind: str) -> list[RunStop]:
 
 
 def route_sizes(run: DeliveryRun) -> dict[int, int]:
+    """Stops (doors) per route."""
     return dict(db.session.execute(
         select(RunStop.route_id, func.count()).where(RunStop.run_id == run.id,
-                                                     RunStop.route_id.is_not(None))
+                                                     RunStop.route_id.is_not(None),
+                                                     RunStop.lead_id.is_(None))
         .group_by(RunStop.route_id)).all())
 
 
@@ -393,7 +437,8 @@ def pick_list(run: DeliveryRun) -> tuple[list[PickLine], list[PickSection]]:
     """What to take from stock for the parcels still to pack: totals per item, then per route,
     for the post office and for the pickup desk (flagged and handled stops left out)."""
     rows = db.session.execute(
-        select(RunStop.kind, Route.number, Route.ward_code, RunStop.request_id, Item.id,
+        select(RunStop.kind, Route.number, Route.ward_code,
+               func.coalesce(RunStop.lead_id, RunStop.id).label("parcel"), Item.id,
                Item.title, Item.size, RequestLine.quantity)
         .join(ItemRequest, RunStop.request_id == ItemRequest.id)
         .join(RequestLine, RequestLine.request_id == ItemRequest.id)
@@ -418,7 +463,7 @@ def pick_list(run: DeliveryRun) -> tuple[list[PickLine], list[PickSection]]:
             label = _l("Tuyến %(n)s — %(ward)s", n=number, ward=geo.ward_name(group[0].ward_code))
         else:
             label = _l("Gửi bưu điện") if kind == "post" else _l("Nhận tại điểm phát")
-        sections.append(PickSection(str(label), len({r.request_id for r in group}), lines(group)))
+        sections.append(PickSection(str(label), len({r.parcel for r in group}), lines(group)))
     return lines(rows), sections
 
 
@@ -430,6 +475,11 @@ def address(req: ItemRequest) -> str:
 def items_text(req: ItemRequest) -> str:
     return "; ".join(f"{ln.item.title} ({ln.item.size})" if ln.item.size else ln.item.title
                      for ln in req.lines)
+
+
+def parcel_items(stop: RunStop) -> str:
+    """What a stop's parcel holds: the items of every request packed into it."""
+    return "; ".join(items_text(member.request) for member in stop.group)
 
 
 def _csv_cell(value) -> str:

@@ -1,7 +1,8 @@
 // The route sheet without signal (issue #15). On the sheet of a route under way (#offline, drawn
 // by templates/delivery/route.html only for those who deliver it), this script:
 // - registers the service worker (static/js/sw.js, served at /giao-hang/sw.js) and stores the
-//   sheet and its assets in a versioned cache, so that the sheet opens with the network off;
+//   sheet and its assets (the camera scanner's library too) in a versioned cache, so that the
+//   sheet opens and scans with the network off;
 // - keeps the route's offline bundle in IndexedDB: its stops, parcel codes and, per stop, a salted
 //   hash of the student's code (never the code), to check a typed code on the phone;
 // - queues each hand-over and "missed, with reason" in IndexedDB with an idempotency key, and
@@ -15,7 +16,7 @@
   var box = document.getElementById("offline");
   if (!box || !window.indexedDB || !window.crypto || !window.crypto.subtle || !window.fetch) return;
 
-  var CACHE = "gianhang-route-v1";  // bump when what is cached changes (sw.js reads any version)
+  var CACHE = "gianhang-route-v2";  // bump when what is cached changes (sw.js reads any version)
   var MAX_ATTEMPTS = Number(box.getAttribute("data-max-attempts"));  // the server's limit
   var routeId = Number(box.getAttribute("data-route"));
   var state = { bundle: null, attempts: {}, queue: [] };
@@ -104,6 +105,9 @@
     var urls = [location.pathname];
     document.querySelectorAll("link[rel=stylesheet][href], link[rel=icon][href], script[src]")
       .forEach(function (el) { urls.push(el.getAttribute("href") || el.getAttribute("src")); });
+    // the camera scanner's library, loaded only when the camera is asked for (static/js/scan.js)
+    document.querySelectorAll("[data-scanner][data-library]")
+      .forEach(function (el) { urls.push(el.getAttribute("data-library")); });
     return caches.keys().then(function (names) {
       return Promise.all(names.filter(function (n) {
         return n.indexOf("gianhang-route-") === 0 && n !== CACHE;
@@ -144,7 +148,7 @@
         headers: { "Content-Type": "application/json", "X-CSRFToken": token },
         body: JSON.stringify({ actions: waiting.map(function (e) {
           return { key: e.key, stop: e.stop, action: e.action, code: e.code, reason: e.reason,
-                   at: e.at };
+                   to_stock: e.to_stock === true, at: e.at };
         }) })
       }).then(function (resp) {
         if (!resp.ok) throw new Error("sync " + resp.status);
@@ -206,7 +210,7 @@
       var text = "", kind = "";
       if (last && last.status === "waiting") {
         text = last.action === "handover" ? msg("done-here", { at: time(last.at) })
-          : msg("missed-here", { reason: last.reason });
+          : msg(last.to_stock ? "stock-here" : "missed-here", { reason: last.reason });
         kind = "waiting";
       } else if (last && last.status === "synced") {
         text = msg("synced"); kind = "synced";
@@ -228,7 +232,7 @@
 
   function showError(form, text) {
     var error = form.querySelector("[data-error]");
-    var input = form.querySelector("input");
+    var input = form.querySelector("input[type=text]");
     error.textContent = text;
     error.hidden = !text;
     if (text) { input.setAttribute("aria-invalid", "true"); input.focus(); }
@@ -265,7 +269,7 @@
     var tried = state.attempts[stop.id] || 0;
     if (tried >= MAX_ATTEMPTS) { showError(form, msg("locked")); return; }
     sha256(stop.salt + code).then(function (hash) {
-      if (hash !== stop.hash) {
+      if ((stop.hashes || [stop.hash]).indexOf(hash) < 0) {  // any request's code of the stop
         state.attempts[stop.id] = tried + 1;
         return saveRoute().then(function () {
           showError(form, tried + 1 >= MAX_ATTEMPTS ? msg("locked")
@@ -278,13 +282,61 @@
     });
   }
 
+  // What then, as at the scan page: back in line for the next run, or cancelled and the items
+  // back to stock (the server applies the same rule, services.requests.record_missed).
   function onMissed(form, stop) {
-    var reason = form.querySelector("input").value.trim();
+    var reason = form.querySelector("input[type=text]").value.trim();
     if (!reason) { showError(form, msg("no-reason")); return; }
+    var then = form.querySelector("input[type=radio]:checked");
     showError(form, "");
-    form.querySelector("input").value = "";
-    enqueue({ stop: stop.id, action: "missed", reason: reason });
+    form.querySelector("input[type=text]").value = "";
+    enqueue({ stop: stop.id, action: "missed", reason: reason,
+              to_stock: Boolean(then && then.value === "stock") });
   }
+
+  // A parcel's code as the server reads it (services.handover.parse_code): the `ma` of a scanned
+  // scan-page URL or the text itself; case, spaces and the dash do not matter, O/I/L are 0/1/1.
+  function parcelCode(text) {
+    text = (text || "").trim();
+    var scanned = /[?&]ma=([^&#\s]+)/.exec(text);
+    if (scanned) {
+      try { text = decodeURIComponent(scanned[1]); } catch (e) { return ""; }
+    }
+    var chars = text.replace(/[\s-]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
+    return /^[0-9A-HJKMNP-TV-Z]{6}$/.test(chars) ? chars.slice(0, 2) + "-" + chars.slice(2) : "";
+  }
+
+  // A scanned or typed parcel code: its stop on this route is brought forward, ready for the
+  // student's 4-digit code (checked on the phone as when typed); another route's parcel is refused.
+  function onScan(form) {
+    var input = form.querySelector("input");
+    var found = box.querySelector("[data-offline-found]");
+    var code = parcelCode(input.value);
+    found.textContent = "";
+    if (!code) { showError(form, msg("bad-parcel")); return; }
+    var stops = state.bundle ? state.bundle.stops : [];
+    var stop = null;
+    for (var i = 0; i < stops.length; i++) {  // the stop's code, or any of its requests'
+      if ((stops[i].codes || [stops[i].code]).indexOf(code) >= 0) stop = stops[i];
+    }
+    if (!stop) { showError(form, msg("not-on-route", { code: code })); return; }
+    showError(form, "");
+    code = stop.code;  // as printed on the sheet
+    input.value = code;
+    var el = document.querySelector("[data-offline-stop='" + stop.id + "']");
+    var item = document.getElementById("stop-" + stop.id);
+    var n = Array.prototype.indexOf.call(item.parentNode.children, item) + 1;
+    var codeInput = el.querySelector("[data-offline-handover]:not([hidden]) input");
+    found.textContent = msg(codeInput ? "found" : "found-done", { code: code, n: n });
+    item.scrollIntoView({ block: "start" });
+    (codeInput || item).focus();
+  }
+
+  var scanForm = box.querySelector("[data-offline-scan]");
+  scanForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    onScan(scanForm);
+  });
 
   document.querySelectorAll("[data-offline-stop]").forEach(function (el) {
     var id = Number(el.getAttribute("data-offline-stop"));

@@ -1,5 +1,5 @@
 // Camera scanner (html5-qrcode), one widget for every page that reads a QR code: the parcel scan
-// page and the booth's wallet-card page. Each [data-scanner] box (drawn by the scanner macro in
+// page, the route sheet (offline too) and the booth's wallet-card page. Each [data-scanner] box (drawn by the scanner macro in
 // templates/_macros/components.html) says which form it fills (data-form), which field of it
 // (data-input), the side of the square it decodes (data-qrbox, in pixels of the video on screen)
 // and where the library is (data-library). The box reads a code, puts it into the field and
@@ -51,7 +51,10 @@
       if (!scanner) return;  // a second frame of the same code
       stop().then(function () {
         input.value = text;  // the server reads the code out of a scanned URL and checks it
-        form.submit();
+        // A form checked on the phone (the route sheet offline: static/js/offline.js listens
+        // for its submit event) is submitted as if its button were pressed.
+        if (form.hasAttribute("data-scan-local")) form.requestSubmit();
+        else form.submit();
       });
     }
 
