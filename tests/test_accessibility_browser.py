@@ -37,6 +37,10 @@ ROLES = {
     "admin": "0901 000 005",
 }
 SKIP_PATHS = re.compile(r"^/(static|uploads|anh|sw\.js)|\.(csv|json|png|jpe?g|webp|svg)$")
+# a CSP violation is logged as a console error whatever Chromium's wording
+REPORT_CSP_JS = """document.addEventListener('securitypolicyviolation', e => console.error(
+    'CSP violation: ' + e.violatedDirective + ' at ' + e.sourceFile + ':' + e.lineNumber
+    + ' ' + e.sample));"""
 LINKS_JS = """() => [...document.querySelectorAll('a[href]:not([download])')]
     .map(a => a.href)"""
 AXE_RUN_JS = """async ([tags, rules]) => {
@@ -120,6 +124,7 @@ def test_every_page_passes_axe_without_console_errors(role, database_url, db, tm
                                    has_touch=True)),
                     ("desktop", dict(viewport=DESKTOP))):
                 context = browser.new_context(locale="vi-VN", accept_downloads=False, **options)
+                context.add_init_script(REPORT_CSP_JS)
                 page = context.new_page()
                 page.set_default_timeout(15000)
                 page.on("console", lambda m, label=label, page=page: m.type == "error" and
@@ -142,3 +147,65 @@ def test_every_page_passes_axe_without_console_errors(role, database_url, db, tm
     assert len(visited) >= 5, visited
     assert not problems, f"{role}: {len(problems)} problems on {len(visited)} pages:\n" + \
         "\n".join(problems)
+
+
+def watched_page(browser, errors: list, **options):
+    context = browser.new_context(locale="vi-VN", **options)
+    context.add_init_script(REPORT_CSP_JS)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
+    page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+    return page
+
+
+def test_the_phone_header_is_compact_with_a_menu_skip_link_and_big_targets(database_url, db,
+                                                                            tmp_path):
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+    errors = []
+    with live_server(database_url, str(tmp_path)) as (base, live_app), sync_playwright() as pw:
+        with live_app.app_context():
+            seed_demo()
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            for javascript in (True, False):
+                page = watched_page(browser, errors, viewport=PHONE, device_scale_factor=2,
+                                    is_mobile=True, has_touch=True, java_script_enabled=javascript)
+                sign_in(page, base, ROLES["province organizer"])  # the longest menu
+                page.goto(f"{base}/do-tang")
+                header = page.locator(".site-header").bounding_box()
+                assert header["height"] < 100, header
+                # basket, account and the menu button on the bar; the links wait behind the menu
+                for name in ("Giỏ", "Tài khoản", "Menu"):
+                    assert page.locator(".site-header").get_by_text(name, exact=True).is_visible()
+                nav = page.get_by_role("navigation", name="Điều hướng chính")
+                assert not nav.is_visible()
+                page.click(".site-menu > summary")
+                page.click(".nav-menu > summary")
+                assert nav.get_by_role("link", name="Số liệu").is_visible()
+                targets = page.locator(".site-header :is(a, button, summary):visible")
+                assert targets.count() >= 15
+                for target in targets.all():
+                    box = target.bounding_box()
+                    assert box["height"] >= 24 and box["width"] >= 24, (target.inner_text(), box)
+                # the skip link comes first and takes the reader to the content
+                page.goto(f"{base}/do-tang")
+                page.keyboard.press("Tab")
+                skip = page.locator(":focus")
+                assert skip.inner_text() == "Bỏ qua, đến nội dung chính" and skip.is_visible()
+                page.keyboard.press("Enter")
+                assert page.url.endswith("#main")
+                page.context.close()
+            # a wide screen shows the links in the bar, no menu button to open
+            page = watched_page(browser, errors, viewport=DESKTOP)
+            sign_in(page, base, ROLES["province organizer"])
+            page.goto(f"{base}/do-tang")
+            assert page.get_by_role("link", name="Sản phẩm khởi nghiệp").is_visible()
+            assert not page.locator(".site-menu > summary").is_visible()
+            for target in page.locator(".site-header :is(a, button, summary):visible").all():
+                assert target.bounding_box()["height"] >= 24, target.inner_text()
+        finally:
+            browser.close()
+    assert not errors, errors
+
