@@ -209,3 +209,36 @@ def test_the_phone_header_is_compact_with_a_menu_skip_link_and_big_targets(datab
             browser.close()
     assert not errors, errors
 
+
+def test_the_request_queue_works_without_csp_violations(database_url, db, tmp_path):
+    """/quan-ly/yeu-cau: approving, refusing without and with a reason, approving several; each an
+    htmx swap of the queue, none breaking the CSP (#14 saw 'Applying inline style violates')."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+    errors = []
+    with live_server(database_url, str(tmp_path)) as (base, live_app), sync_playwright() as pw:
+        with live_app.app_context():
+            seed_demo()
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = watched_page(browser, errors, viewport=PHONE, is_mobile=True, has_touch=True)
+            sign_in(page, base, ROLES["market organizer"])
+            page.goto(f"{base}/quan-ly/yeu-cau")
+            rows = page.locator("#queue tbody tr")
+            assert rows.count() >= 2
+            first = rows.count()
+            page.locator("#queue form button.primary").first.click()
+            page.wait_for_selector("#queue .flash-success")
+            assert rows.count() == first - 1
+            page.locator("#queue details.reject summary").first.click()
+            with page.expect_response(lambda r: r.status == 422):
+                page.locator("#queue details.reject[open] button.danger").first.click()
+            page.wait_for_selector("#queue p.error")
+            errors.clear()  # the refused request's 422 is logged by Chromium, as it should be
+            page.fill("#queue details.reject[open] input[name=reason]", "Món đã hết")
+            page.locator("#queue details.reject[open] button.danger").first.click()
+            page.wait_for_selector("#queue .flash-success")
+            assert rows.count() == first - 2
+        finally:
+            browser.close()
+    assert not errors, errors
