@@ -219,7 +219,7 @@ def test_dashboard_in_a_phone_browser(database_url, hub, volunteer, activity, tm
         assert box["width"] > 300 and box["height"] > 80  # sized by the stylesheet
         fill = page.locator(".week-chart rect.bar-delivered").first.evaluate(
             "e => getComputedStyle(e).fill")
-        assert fill == "rgb(27, 127, 59)"  # the CSS class colours it (no inline style)
+        assert fill == "rgb(23, 107, 52)"  # the CSS class colours it (no inline style)
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True, caret="initial")
         page.select_option("#weeks", "4")
         page.click(".dashboard-filters button")
