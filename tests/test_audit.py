@@ -44,7 +44,7 @@ def test_approving_a_request_is_one_entry_by_the_volunteer(client, login_as, hub
     assert (entry.actor_id, entry.action, entry.target_type, entry.target_id, entry.hub_id) == \
         (volunteer.id, "update", "ItemRequest", req.id, hub.id)
     assert entry.details["values"]["status"] == ["submitted", "approved"]
-    assert audit.describe(entry) == "status: submitted → approved"
+    assert audit.describe(entry) == "Trạng thái: Đã gửi yêu cầu → Đã duyệt"  # words, not ids
 
 
 def test_confirming_a_payment_is_one_entry_by_the_vendor(client, login_as, db):
@@ -136,7 +136,7 @@ def test_the_log_page_shows_and_filters_entries(client, login_as, hub):
     admin = login_as("admin")
     html = client.get(LOG).get_data(as_text=True)
     assert "Nhật ký thao tác" in html and "Lê Văn Tâm" in html and hub.name in html
-    assert "status: submitted → approved" in html and f"#{req.id}" in html
+    assert "Trạng thái: Đã gửi yêu cầu → Đã duyệt" in html and f"#{req.id}" in html
     assert html.count('<tr class="entry">') == 2
 
     def rows(**args) -> int:
@@ -161,6 +161,9 @@ def test_approving_a_vendor_logs_the_decision_and_the_role_it_grants(client, log
     logged = {(e.action, e.target_type, e.actor_id, e.hub_id) for e in entries()}
     assert logged == {("update", "Vendor", organizer.id, hub.id),
                       ("create", "UserRole", organizer.id, hub.id)}
+    [granted] = [e for e in entries() if e.target_type == "UserRole"]
+    said = audit.describe(granted, {hub.id: hub.name})
+    assert "Vai trò: Thanh niên khởi nghiệp" in said and f"Đơn vị: {hub.name}" in said, said
 
 
 def test_statements_on_many_rows_are_one_entry_each(db, hub):

@@ -37,7 +37,7 @@ SUBMISSIONS, THREADS, STUDENTS_PER_THREAD = 200, 8, 3
 ITEMS, UNITS_PER_ITEM, WEEKLY_LIMIT = 20, 5, 6
 DEADLINE_S = 45
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-CODE = re.compile(r'<p class="code code-big">([0-9A-Z]{2}-[0-9A-Z]{4})</p>')
+CODE = re.compile(r'<h1 class="code code-big">([0-9A-Z]{2}-[0-9A-Z]{4})</h1>')
 ALERT = re.compile(r'<p class="error" role="alert">(.*?)</p>', re.DOTALL)
 REFUSALS = {"vừa hết": "out of stock", "đã yêu cầu món này": "already asked",
             "tối đa": "weekly limit", "trống": "empty basket"}

@@ -54,6 +54,14 @@ def test_old_tien_giang_commune_now_belongs_to_dong_thap():
     assert len(geo.provinces()) == 34
 
 
+def test_provinces_are_listed_as_people_look_for_them():
+    """"Cần Thơ" under C, not among the "Thành phố ..." (issue #14)."""
+    names = [name for _code, name in geo.provinces()]
+    assert names.index("Cà Mau") < names.index("Thành phố Cần Thơ") < names.index("Cao Bằng")
+    assert names.index("Thành phố Hà Nội") < names.index("Hà Tĩnh") < names.index("Hưng Yên")
+    assert names.index("Đắk Lắk") < names.index("Đồng Tháp")
+
+
 WORKER = """
 import sys
 from app import create_app

@@ -96,7 +96,7 @@ def test_basket_checkout_by_post_then_tracking(client, login_as, hub, app):
         assert sess["basket"] == []
 
     page = client.get(f"/yeu-cau/{req.id}").get_data(as_text=True)
-    assert f'<p class="code code-big">{req.code}</p>' in page
+    assert f'<h1 class="code code-big">{req.code}</h1>' in page
     assert re.fullmatch(r"[0-9A-Z]{2}-[0-9A-Z]{4}", req.code)
     assert "Gửi qua bưu điện" in page and "Giày thể thao" in page and "Mũ lưỡi trai" in page
     assert "0912 345 678" in page and "12 Hàng Bạc, Phường Hoàn Kiếm" in page

@@ -135,6 +135,7 @@ def test_a_union_onboards_a_school_and_its_people_from_phones(database_url, db, 
         code = student.inner_text("main .code").strip()
 
         # Forgotten password: the student asks the hub, the volunteer issues a code.
+        student.click(".site-menu > summary")  # the phone's menu
         student.click("header button:text('Đăng xuất')")
         student.goto(f"{base}/tai-khoan/dang-nhap")
         link(student, "Quên mật khẩu?")

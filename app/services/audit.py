@@ -15,6 +15,7 @@ tokens. A unit's contact phone is the union's own public number and may be kept.
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -78,6 +79,14 @@ VALUE_FIELDS = frozenset({
     "price", "total", "amount", "balance", "received_quantity", "accepted_quantity", "paid_via",
     "number", "via",
 })
+# How those fields are named on the page (the other field names are shown as they are).
+FIELD_LABELS = {
+    "status": _l("Trạng thái"), "outcome": _l("Kết quả"), "role": _l("Vai trò"),
+    "hub_id": _l("Đơn vị"), "is_listed": _l("Đang hiển thị"), "quantity": _l("Số lượng"),
+    "available": _l("Còn lại"), "price": _l("Giá"), "amount": _l("Số tiền"),
+    "stock": _l("Tồn kho"), "total": _l("Tổng tiền"), "balance": _l("Số dư"),
+    "received_quantity": _l("Số lượng nhận"), "accepted_quantity": _l("Số lượng nhận vào kho"),
+}
 SKIPPED_FIELDS = frozenset({"updated_at"})  # changes with every update: says nothing
 
 # Public settings whose values are kept and shown "label: before → after", with how to show them.
@@ -320,10 +329,12 @@ def describe(entry: AuditEntry, hubs: dict[int, str] | None = None) -> str:
             parts.append(_readable(readable[name], values.get(name), hubs or {},
                                    entry.action == "update"))
         elif name in values:
-            old, new = values[name]
-            parts.append(f"{name}: {old} → {new}" if old is not None else f"{name}: {new}")
+            old, new = (_shown(entry.target_type, name, v, hubs or {}) if v is not None else None
+                        for v in values[name])
+            label = FIELD_LABELS.get(name, name)
+            parts.append(f"{label}: {old} → {new}" if old is not None else f"{label}: {new}")
         else:
-            parts.append(name)
+            parts.append(str(FIELD_LABELS.get(name, name)))
     if entry.details.get("rows"):
         parts.insert(0, f"×{entry.details['rows']}")
     return ", ".join(parts)
@@ -345,6 +356,31 @@ def _readable(spec: tuple, change: list | None, hubs: dict[int, str], update: bo
     if old is None and not update:
         return f"{label}: {_value(kind, new, hubs)}"
     return f"{label}: {_value(kind, old, hubs)} → {_value(kind, new, hubs)}"
+
+
+@lru_cache(maxsize=1)
+def _value_labels() -> dict[tuple[str, str], dict]:
+    """(model, field) → the words for its values: a status, a role."""
+    from . import accounts, donations, market, orders, requests
+    return {
+        ("ItemRequest", "status"): requests.STATUS_LABELS,
+        ("Donation", "status"): donations.STATUS_LABELS,
+        ("DonationLine", "status"): donations.LINE_STATUS_LABELS,
+        ("Order", "status"): orders.STATUS_LABELS,
+        ("BoothSale", "status"): market.SALE_STATUS_LABELS,
+        ("Booth", "status"): market.BOOTH_STATUS_LABELS,
+        ("UserRole", "role"): accounts.ROLE_LABELS,
+    }
+
+
+def _shown(model: str, field: str, value, hubs: dict[int, str]) -> str:
+    """A kept value in words: "approved" → "Đã duyệt", a unit's id → its name."""
+    if field == "hub_id":
+        return _value("hub", value, hubs)
+    if field == "is_listed":
+        return _value("bool", value, hubs)
+    labels = _value_labels().get((model, field), {})
+    return str(labels.get(value, value))
 
 
 def _ward_names(codes) -> str:

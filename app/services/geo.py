@@ -1,4 +1,5 @@
 """The 2025 two-level administrative units (34 provinces/cities and their wards/communes)."""
+import re
 from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
@@ -6,11 +7,20 @@ from vietnam_provinces import Province, Ward
 
 from .text import fold
 
+_KIND_PREFIX = re.compile(r"^(thanh pho|tinh) ")
+
+
+def sort_key(name: str) -> str:
+    """A province as people look for it: "Thành phố Cần Thơ" under C (folded, without its
+    "Thành phố"/"Tỉnh")."""
+    return _KIND_PREFIX.sub("", fold(name))
+
 
 @lru_cache(maxsize=1)
 def provinces() -> list[tuple[int, str]]:
-    """(code, name) of every province/city, sorted the Vietnamese way (by folded name)."""
-    return sorted(((int(p.code), p.name) for p in Province.iter_all()), key=lambda p: fold(p[1]))
+    """(code, name) of every province/city, sorted the Vietnamese way (see sort_key)."""
+    return sorted(((int(p.code), p.name) for p in Province.iter_all()),
+                  key=lambda p: sort_key(p[1]))
 
 
 @lru_cache(maxsize=1)

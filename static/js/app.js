@@ -20,6 +20,12 @@
     }
     showError(msg);
   });
+  // The header's menu opens by itself (a <details>); on a wide screen it stays open as a row.
+  var menu = document.querySelector("[data-site-menu]");
+  var wide = window.matchMedia("(min-width: 700px)");
+  function fitMenu() { if (menu) menu.open = wide.matches; }
+  fitMenu();
+  wide.addEventListener("change", fitMenu);
   document.addEventListener("htmx:sendError", function () {
     showError(document.documentElement.lang === "en"
       ? "No connection. Check your network and try again."
