@@ -211,8 +211,9 @@ def test_the_phone_header_is_compact_with_a_menu_skip_link_and_big_targets(datab
 
 
 def test_the_request_queue_works_without_csp_violations(database_url, db, tmp_path):
-    """/quan-ly/yeu-cau: approving, refusing without and with a reason, approving several; each an
-    htmx swap of the queue, none breaking the CSP (#14 saw 'Applying inline style violates')."""
+    """/quan-ly/yeu-cau: approving (an htmx swap of the queue), refusing without and with a reason
+    (a plain post: a refusal asks first), none breaking the CSP (#14 saw 'Applying inline style
+    violates')."""
     require_chromium()
     from playwright.sync_api import sync_playwright
     errors = []
@@ -237,7 +238,8 @@ def test_the_request_queue_works_without_csp_violations(database_url, db, tmp_pa
             errors.clear()  # the refused request's 422 is logged by Chromium, as it should be
             page.fill("#queue details.reject[open] input[name=reason]", "Món đã hết")
             page.locator("#queue details.reject[open] button.danger").first.click()
-            page.wait_for_selector("#queue .flash-success")
+            page.click("button[name=confirm]")  # a refusal cannot be undone: its confirm page
+            page.wait_for_selector("main .flash-success")  # back on the queue, the page's message
             assert rows.count() == first - 2
         finally:
             browser.close()
