@@ -502,3 +502,11 @@ def test_flask_batches_build(app, hub, organizer):
     missing = cli.invoke(args=["batches", "build", "--hub", "999"])
     assert missing.exit_code == 1 and "Không có điểm phát 999." in missing.output
     assert count(RunStop) == 1
+
+
+def test_a_pickup_in_next_weeks_run_is_told_that_day_not_the_hubs_next(hub, organizer):
+    late = approved(hub, organizer, method="pickup", name="Bình")
+    approve_at(late, runs.cutoff_at(hub, SATURDAY) + timedelta(minutes=1))
+    assert req_svc.pickup_day_of(late, TODAY) == SATURDAY  # in no run yet: the hub's next day
+    runs.build_run(hub.id, organizer.id, day=SATURDAY + timedelta(days=7), today=TODAY)
+    assert req_svc.pickup_day_of(late, TODAY) == SATURDAY + timedelta(days=7)

@@ -163,7 +163,8 @@ def detail(request_id: int):
     sent = (outbox.for_request(db.session, req.id, get_locale().language)
             if svc.acts_for_hub(current_user, req.hub_id) else None)  # staff only
     return render_template("requests/detail.html", req=req, steps=svc.timeline(req),
-                           personal=svc.can_see_personal_data(current_user, req), sent=sent)
+                           personal=svc.can_see_personal_data(current_user, req), sent=sent,
+                           handed_out_on=svc.pickup_day_of(req))
 
 
 @bp.post("/yeu-cau/<int:request_id>/huy")

@@ -16,11 +16,13 @@ from sqlalchemy.orm import lazyload
 from ..database import write_transaction
 from ..extensions import db
 from ..models import (
+    DeliveryRun,
     Hub,
     Item,
     ItemRequest,
     RequestEvent,
     RequestLine,
+    RunStop,
     User,
     WaitlistEntry,
 )
@@ -145,6 +147,15 @@ def allowed_methods(hub: Hub, ward_code: int | None) -> list[str]:
 
 def next_pickup_day(hub: Hub, today: date | None = None) -> date:
     return next_weekday(today or local_today(), hub.delivery_weekday)
+
+
+def pickup_day_of(req: ItemRequest, today: date | None = None) -> date:
+    """The day `req` is handed out: its run's day once it is in one (approved after a cutoff it
+    goes to a later run than the hub's next day), else the hub's next pickup day."""
+    run_day = db.session.scalar(
+        select(DeliveryRun.date).join(RunStop, RunStop.run_id == DeliveryRun.id)
+        .where(RunStop.request_id == req.id).order_by(DeliveryRun.date.desc()).limit(1))
+    return run_day or next_pickup_day(req.hub, today)
 
 
 def validate_delivery(hub: Hub, d: Delivery) -> Delivery:
