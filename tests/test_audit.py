@@ -179,3 +179,15 @@ def test_statements_on_many_rows_are_one_entry_each(db, hub):
     logged = [(e.action, e.target_type, e.details.get("rows")) for e in entries()]
     assert ("create", "DeliveryRun", None) in logged and ("create", "RunStop", 1) in logged
     assert all(e.actor_id == organizer.id for e in entries())
+
+
+def test_a_stops_outcome_reads_in_words_and_names_no_column():
+    """#14: the demo's log said "Kết quả: delivered, outcome_at, outcome_by_id"."""
+    entry = AuditEntry(actor_id=None, action="update", target_type="RunStop", target_id=1,
+                       details={"fields": ["outcome", "outcome_at", "outcome_by_id"],
+                                "values": {"outcome": [None, "delivered"]}})
+    assert audit.describe(entry) == "Kết quả: Đã giao, 2 thông tin khác"
+    entry.details = {"fields": ["reject_reason", "status"],
+                     "values": {"status": ["submitted", "rejected"]}}
+    entry.target_type = "ItemRequest"
+    assert audit.describe(entry) == "Trạng thái: Đã gửi yêu cầu → Bị từ chối, 1 thông tin khác"

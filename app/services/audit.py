@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, insert, inspect, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -79,13 +80,17 @@ VALUE_FIELDS = frozenset({
     "price", "total", "amount", "balance", "received_quantity", "accepted_quantity", "paid_via",
     "number", "via",
 })
-# How those fields are named on the page (the other field names are shown as they are).
+# How those fields are named on the page (the others are counted: "và 2 thông tin khác").
 FIELD_LABELS = {
     "status": _l("Trạng thái"), "outcome": _l("Kết quả"), "role": _l("Vai trò"),
     "hub_id": _l("Đơn vị"), "is_listed": _l("Đang hiển thị"), "quantity": _l("Số lượng"),
     "available": _l("Còn lại"), "price": _l("Giá"), "amount": _l("Số tiền"),
     "stock": _l("Tồn kho"), "total": _l("Tổng tiền"), "balance": _l("Số dư"),
     "received_quantity": _l("Số lượng nhận"), "accepted_quantity": _l("Số lượng nhận vào kho"),
+}
+STOP_OUTCOME_LABELS = {  # models.delivery.OUTCOMES
+    "delivered": _l("Đã giao"), "missed": _l("Giao chưa thành công"),
+    "to_stock": _l("Trả món đồ về kho"), "returned": _l("Bưu điện trả lại"),
 }
 SKIPPED_FIELDS = frozenset({"updated_at"})  # changes with every update: says nothing
 
@@ -316,11 +321,12 @@ def entries(f: LogFilter = LogFilter()):
 def describe(entry: AuditEntry, hubs: dict[int, str] | None = None) -> str:
     """What changed, in words: "Giờ nhận đồ: 16:30–17:30 → 7:00–11:00, Ngày giao: Thứ Bảy" for
     the READABLE models (their other fields, such as the search text, are left out); for the
-    others "status: submitted → approved, reject_reason" — field names, values where kept.
+    others "Trạng thái: Đã gửi yêu cầu → Bị từ chối, 1 thông tin khác" — labels, values where
+    kept, and how many other fields changed.
     `hubs` names units by id (the parent of a unit, an item's hub)."""
     values = entry.details.get("values", {})
     readable = _READABLE_BY_NAME.get(entry.target_type)
-    parts = []
+    parts, unnamed = [], 0
     names = entry.details.get("fields") or sorted(values)
     if readable is not None:  # in the order of READABLE, the order of the settings page
         names = [name for name in readable if name in names or name in values]
@@ -333,8 +339,12 @@ def describe(entry: AuditEntry, hubs: dict[int, str] | None = None) -> str:
                         for v in values[name])
             label = FIELD_LABELS.get(name, name)
             parts.append(f"{label}: {old} → {new}" if old is not None else f"{label}: {new}")
+        elif name in FIELD_LABELS:
+            parts.append(str(FIELD_LABELS[name]))
         else:
-            parts.append(str(FIELD_LABELS.get(name, name)))
+            unnamed += 1
+    if unnamed:  # a person reads no column names
+        parts.append(ngettext("%(num)s thông tin khác", "%(num)s thông tin khác", unnamed))
     if entry.details.get("rows"):
         parts.insert(0, f"×{entry.details['rows']}")
     return ", ".join(parts)
@@ -370,6 +380,7 @@ def _value_labels() -> dict[tuple[str, str], dict]:
         ("BoothSale", "status"): market.SALE_STATUS_LABELS,
         ("Booth", "status"): market.BOOTH_STATUS_LABELS,
         ("UserRole", "role"): accounts.ROLE_LABELS,
+        ("RunStop", "outcome"): STOP_OUTCOME_LABELS,
     }
 
 
