@@ -18,8 +18,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import event, insert, inspect, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import operators, visitors
